@@ -1,0 +1,91 @@
+"""The App owns everything of one cloudlet server: config, store, clock, queues and providers.
+
+There is no module-level mutable state, so a test can run several independent servers in one
+process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+
+from cloudlet import __version__
+from cloudlet.core.clock import Clock
+from cloudlet.core.notify import Notifier
+from cloudlet.core.queue import WorkQueues
+from cloudlet.core.store import Store, open_store
+from cloudlet.services import PROVIDERS, Provider, load_provider
+
+log = logging.getLogger("cloudlet")
+
+DEFAULT_ACCOUNT = "000000000000"
+DEFAULT_REGION = "us-east-1"
+
+
+def default_data_dir() -> str:
+    """Where state lives unless told otherwise: $CLOUDLET_DATA_DIR, else the per-user data dir."""
+    explicit = os.environ.get("CLOUDLET_DATA_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "cloudlet")
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 4566
+    data_dir: str = field(default_factory=default_data_dir)
+    ephemeral: bool = False
+    log_level: str = "info"
+    account: str = DEFAULT_ACCOUNT
+    region: str = DEFAULT_REGION
+
+
+class App:
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or Config()
+        self.version = __version__
+        if self.config.ephemeral:
+            self.config.data_dir = tempfile.mkdtemp(prefix="cloudlet-")
+        self.store: Store = open_store(self.config.data_dir)
+        meta = self.store.get("meta", "clock") or {}
+        self.clock = Clock(meta.get("offset", 0.0))
+        self.clock.on_advance(self._save_clock)
+        self.notifier = Notifier()
+        self.queues = WorkQueues(self.store, self.clock, self.notifier)
+        self._providers: dict[str, Provider] = {}
+        from cloudlet.edge.asgi import Edge
+
+        self.asgi = Edge(self)
+
+    @property
+    def services(self) -> list[str]:
+        return list(PROVIDERS)
+
+    def provider(self, service: str) -> Provider:
+        provider = self._providers.get(service)
+        if provider is None:
+            provider = self._providers[service] = load_provider(service, self)
+        return provider
+
+    def _save_clock(self) -> None:
+        self.store.put("meta", "clock", {"offset": self.clock.offset})
+
+    def reset(self) -> None:
+        """Wipe all state: every service starts empty, as after a first start."""
+        self.store.reset()
+        self.clock.offset = 0.0
+        for provider in self._providers.values():
+            provider.reset()
+        self.notifier.notify_all()
+
+    def close(self) -> None:
+        for provider in self._providers.values():
+            provider.close()
+        self.store.close()
+        if self.config.ephemeral:
+            shutil.rmtree(self.config.data_dir, ignore_errors=True)

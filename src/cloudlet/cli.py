@@ -1,0 +1,87 @@
+"""The `cloudlet` command: start a server, move its clock."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import urllib.request
+
+from cloudlet import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cloudlet", description="The AWS serverless cloud on one machine.")
+    parser.add_argument("--version", action="version", version=f"cloudlet {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    start = commands.add_parser("start", help="serve every implemented AWS service on one port")
+    start.add_argument("--host", default=os.environ.get("CLOUDLET_HOST", "127.0.0.1"),
+                       help="address to bind (default 127.0.0.1: only this machine can connect)")
+    start.add_argument("--port", type=int, default=int(os.environ.get("CLOUDLET_PORT", "4566")))
+    start.add_argument("--data-dir", default=None, help="where state lives (default: $CLOUDLET_DATA_DIR or ~/.local/share/cloudlet)")
+    start.add_argument("--ephemeral", action="store_true", help="keep state in a temporary directory removed on exit")
+    start.add_argument("--log-level", default=os.environ.get("CLOUDLET_LOG_LEVEL", "info"),
+                       choices=["debug", "info", "warning", "error"])
+
+    clock = commands.add_parser("clock", help="show or move the server's clock")
+    clock_commands = clock.add_subparsers(dest="clock_command")
+    advance = clock_commands.add_parser("advance", help="move time forward, e.g. `cloudlet clock advance 1h`")
+    advance.add_argument("duration", help="seconds, or with a unit: 500ms, 30s, 15m, 1h, 2d")
+    clock.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "start":
+        return _start(args)
+    if args.command == "clock":
+        return _clock(args)
+    return 2
+
+
+def _start(args: argparse.Namespace) -> int:
+    from cloudlet.app import App, Config
+    from cloudlet.server import serve
+
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    config = Config(host=args.host, port=args.port, ephemeral=args.ephemeral, log_level=args.log_level)
+    if args.data_dir:
+        config.data_dir = args.data_dir
+    app = App(config)
+    where = "a temporary directory" if config.ephemeral else config.data_dir
+    logging.getLogger("cloudlet").info(
+        "cloudlet %s on http://%s:%d, state in %s", __version__, config.host, config.port, where
+    )
+    serve(app)
+    return 0
+
+
+def _clock(args: argparse.Namespace) -> int:
+    url = args.endpoint.rstrip("/") + "/_cloudlet/clock"
+    if args.clock_command == "advance":
+        body = json.dumps({"advance": args.duration}).encode()
+        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    else:
+        request = urllib.request.Request(url)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            print(response.read().decode())
+    except urllib.error.HTTPError as exc:
+        print(exc.read().decode(), file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot reach cloudlet at {args.endpoint}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Primitives the services share: store, queue, clock, notify, ids and ARNs."""

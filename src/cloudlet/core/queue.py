@@ -1,0 +1,126 @@
+"""The durable at-least-once work queue that SQS, async invocations and deliveries share.
+
+A queue is a name in the store; messages are rows with a visibility time, a receive count and an
+expiry. Sending makes rows visible (now or after a delay); receiving claims them atomically for a
+visibility timeout; deleting acknowledges. A claim that finds a message received too often moves
+it to the dead-letter queue instead. Long polls wait on core/notify and on the next due time —
+never a sleep loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from cloudlet.core.clock import Clock
+from cloudlet.core.notify import Notifier
+from cloudlet.core.store import NewRow, QueueCounts, QueueRow, Store
+
+_EXPIRE_EVERY_MS = 1000
+
+
+@dataclass(slots=True)
+class ReceivePolicy:
+    """How a queue hands out messages."""
+
+    visibility_ms: int
+    fifo: bool = False
+    max_receives: int | None = None
+    dead_letter_queue: str | None = None
+
+
+class WorkQueues:
+    def __init__(self, store: Store, clock: Clock, notifier: Notifier) -> None:
+        self.store = store
+        self.clock = clock
+        self.notifier = notifier
+        self._last_expiry: dict[str, int] = {}
+        clock.on_advance(notifier.notify_all)
+
+    def _topic(self, queue: str) -> str:
+        return "queue:" + queue
+
+    def send(self, queue: str, rows: list[NewRow], *, dedup_window_ms: int = 0) -> list[tuple[int, str, bool]]:
+        """Store messages durably and wake receivers; returns (seq, message_id, duplicate) per row."""
+        now = self.clock.now_ms()
+        result = self.store.enqueue(queue, rows, dedup_window_ms=dedup_window_ms, now=now)
+        if any(row.visible_at <= now for row in rows):
+            self.notifier.notify(self._topic(queue), len(rows))
+        elif rows:
+            self.notifier.notify(self._topic(queue), 1)  # let a poller re-arm for the earlier due time
+        return result
+
+    def claim(self, queue: str, limit: int, policy: ReceivePolicy) -> list[QueueRow]:
+        now = self.clock.now_ms()
+        rows = self.store.claim(
+            queue,
+            now=now,
+            limit=limit,
+            visible_until=now + policy.visibility_ms,
+            fifo=policy.fifo,
+            max_receives=policy.max_receives,
+            dead_letter_queue=policy.dead_letter_queue,
+        )
+        if not rows:
+            self._expire_now_and_then(queue, now)
+        return rows
+
+    async def receive(self, queue: str, limit: int, policy: ReceivePolicy, wait_seconds: float) -> list[QueueRow]:
+        """Claim messages, waiting up to `wait_seconds` for the first one to become available."""
+        rows = self.claim(queue, limit, policy)
+        if rows or wait_seconds <= 0:
+            return rows
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        topic = self._topic(queue)
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return []
+            now = self.clock.now_ms()
+            due = self.store.next_visible_at(queue, now)
+            timeout = remaining if due is None else min(remaining, max(due - now, 1) / 1000)
+            await self.notifier.wait(topic, timeout)
+            rows = self.claim(queue, limit, policy)
+            if rows:
+                if policy.dead_letter_queue:
+                    self.notifier.notify(self._topic(policy.dead_letter_queue))
+                return rows
+
+    def delete(self, queue: str, seq: int, receipt: str) -> bool:
+        return self.store.delete_message(queue, seq, receipt)
+
+    def change_visibility(self, queue: str, seq: int, receipt: str, timeout_ms: int) -> bool:
+        now = self.clock.now_ms()
+        changed = self.store.set_visibility(queue, seq, receipt, now=now, visible_at=now + timeout_ms)
+        if changed and timeout_ms == 0:
+            self.notifier.notify(self._topic(queue), 1)
+        return changed
+
+    def counts(self, queue: str) -> QueueCounts:
+        now = self.clock.now_ms()
+        self._expire_now_and_then(queue, now)
+        return self.store.counts(queue, now)
+
+    def purge(self, queue: str) -> int:
+        return self.store.purge(queue)
+
+    def drop(self, queue: str) -> None:
+        self.store.drop_queue(queue)
+        self._last_expiry.pop(queue, None)
+
+    def move(self, source: str, target: str | None, limit: int) -> list[QueueRow]:
+        """Move messages to `target`, or back to the queue each was dead-lettered from."""
+        rows = self.store.move(source, target, limit=limit, now=self.clock.now_ms())
+        if rows:
+            if target is not None:
+                self.notifier.notify(self._topic(target), len(rows))
+            else:
+                self.notifier.notify_all()
+        return rows
+
+    def _expire_now_and_then(self, queue: str, now: int) -> None:
+        """Drop messages past their retention, at most once a second per queue."""
+        if now - self._last_expiry.get(queue, 0) >= _EXPIRE_EVERY_MS:
+            self._last_expiry[queue] = now
+            self.store.expire(queue, now)

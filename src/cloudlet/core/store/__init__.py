@@ -1,0 +1,129 @@
+"""The store: the only code of cloudlet that speaks SQL.
+
+A narrow interface, huey-style, so that the embedded SQLite backend and the PostgreSQL backend
+for several nodes stay small and equal:
+
+- **documents**: JSON-like dicts keyed by (kind, key); a service keeps its resources here.
+- **queue rows**: the messages of core/queue, with the atomic claim / delete / visibility
+  operations an at-least-once queue needs.
+- **meta**: a few durable settings of the server itself (the clock offset).
+
+Every method is atomic on its own; `transaction()` groups several into one. Times are integer
+milliseconds since the epoch, always passed in by the caller (the store never reads a clock, so
+a moved clock moves everything).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(slots=True)
+class NewRow:
+    """A message to enqueue."""
+
+    message_id: str
+    body: str
+    meta: bytes  # opaque to the store: the queue's user (SQS attributes, invocation record ...)
+    sent_at: int
+    visible_at: int
+    expires_at: int
+    group_id: str | None = None
+    dedup_id: str | None = None
+
+
+@dataclass(slots=True)
+class QueueRow:
+    """A stored message as the store returns it."""
+
+    seq: int
+    message_id: str
+    body: str
+    meta: bytes
+    sent_at: int
+    visible_at: int
+    expires_at: int
+    receive_count: int
+    first_receive_at: int | None
+    group_id: str | None
+    dedup_id: str | None
+    receipt: str | None
+    origin: str | None = None  # the queue a dead-lettered message came from
+
+
+@dataclass(slots=True)
+class QueueCounts:
+    visible: int
+    in_flight: int
+    delayed: int
+
+
+class Store(Protocol):
+    """What every backend provides. See sqlite.py for the reference implementation."""
+
+    # -- documents ---------------------------------------------------------------------------
+    def get(self, kind: str, key: str) -> dict[str, Any] | None: ...
+    def put(self, kind: str, key: str, doc: dict[str, Any]) -> None: ...
+    def delete(self, kind: str, key: str) -> bool: ...
+    def scan(self, kind: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]: ...
+
+    # -- queue rows --------------------------------------------------------------------------
+    def enqueue(
+        self, queue: str, rows: list[NewRow], *, dedup_window_ms: int = 0, now: int = 0
+    ) -> list[tuple[int, str, bool]]:
+        """Insert rows; returns (seq, message_id, duplicate) per row.
+
+        A row whose dedup_id was enqueued to the same queue within `dedup_window_ms` is not
+        inserted: the earlier message's seq and id come back with duplicate=True.
+        """
+        ...
+
+    def claim(
+        self,
+        queue: str,
+        *,
+        now: int,
+        limit: int,
+        visible_until: int,
+        fifo: bool = False,
+        max_receives: int | None = None,
+        dead_letter_queue: str | None = None,
+    ) -> list[QueueRow]:
+        """Atomically take up to `limit` visible messages and hide them until `visible_until`.
+
+        FIFO: messages of a group leave in order and a group with a message in flight is skipped.
+        With `max_receives`, a message already received that many times moves to
+        `dead_letter_queue` instead of being returned.
+        """
+        ...
+
+    def delete_message(self, queue: str, seq: int, receipt: str) -> bool:
+        """Delete the message if `receipt` is its latest receipt; False if it did not match."""
+        ...
+
+    def set_visibility(self, queue: str, seq: int, receipt: str, *, now: int, visible_at: int) -> bool:
+        """Change an in-flight message's visibility; False if it is not in flight with that receipt."""
+        ...
+
+    def counts(self, queue: str, now: int) -> QueueCounts: ...
+    def next_visible_at(self, queue: str, now: int) -> int | None: ...
+    def purge(self, queue: str, *, before_seq: int | None = None) -> int: ...
+    def drop_queue(self, queue: str) -> None: ...
+    def expire(self, queue: str, now: int) -> int: ...
+    def move(self, source: str, target: str | None, *, limit: int, now: int) -> list[QueueRow]: ...
+    def last_seq(self) -> int: ...
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def transaction(self) -> Any: ...
+    def reset(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def open_store(data_dir: str) -> Store:
+    """Open the store for a data directory (SQLite). PostgreSQL arrives with multi-node support."""
+    from cloudlet.core.store.sqlite import SqliteStore
+
+    os.makedirs(data_dir, exist_ok=True)
+    return SqliteStore(os.path.join(data_dir, "cloudlet.db"))

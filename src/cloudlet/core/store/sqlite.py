@@ -1,0 +1,325 @@
+"""The embedded store: one SQLite database in WAL mode.
+
+`synchronous=NORMAL` with WAL means a committed transaction survives a crash of the process
+(`kill -9`); only a power loss can take the last transactions with it. Calls are synchronous on
+the event loop: each is a handful of microseconds against a local file, far cheaper than a hop to
+a thread. One connection, one writer; documents are cached in memory write-through, because this
+process is the database's only user.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+from cloudlet.core.store import NewRow, QueueCounts, QueueRow
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    doc BLOB NOT NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    meta BLOB NOT NULL,
+    sent_at INTEGER NOT NULL,
+    visible_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    first_receive_at INTEGER,
+    group_id TEXT,
+    dedup_id TEXT,
+    receipt TEXT,
+    origin TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at);
+CREATE INDEX IF NOT EXISTS messages_group ON messages (queue, group_id, visible_at)
+    WHERE group_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS dedup (
+    queue TEXT NOT NULL,
+    dedup_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    PRIMARY KEY (queue, dedup_id)
+) WITHOUT ROWID;
+"""
+
+_ROW_COLUMNS = (
+    "seq, message_id, body, meta, sent_at, visible_at, expires_at, receive_count, "
+    "first_receive_at, group_id, dedup_id, receipt, origin"
+)
+
+
+def _row(values: tuple[Any, ...]) -> QueueRow:
+    return QueueRow(*values)
+
+
+class SqliteStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA temp_store=MEMORY")
+        self._db.execute("PRAGMA cache_size=-16000")
+        self._db.executescript(_SCHEMA)
+        self._depth = 0
+        self._lock = threading.RLock()  # the server uses one thread; tests may reach in from another
+        self._docs: dict[tuple[str, str], dict[str, Any]] = {}
+        self._undo: list[tuple[tuple[str, str], dict[str, Any] | None]] | None = None
+        self._load_docs()
+
+    def _load_docs(self) -> None:
+        for kind, key, doc in self._db.execute("SELECT kind, key, doc FROM docs"):
+            self._docs[(kind, key)] = orjson.loads(doc)
+
+    # -- transactions ------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group calls into one atomic transaction; nested uses join the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            self._undo = []
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self._db.execute("ROLLBACK")
+                for key, old in reversed(self._undo):
+                    if old is None:
+                        self._docs.pop(key, None)
+                    else:
+                        self._docs[key] = old
+                raise
+            finally:
+                self._undo = None
+            self._depth = 0
+            self._db.execute("COMMIT")
+
+    # -- documents ---------------------------------------------------------------------------
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        return self._docs.get((kind, key))
+
+    def put(self, kind: str, key: str, doc: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO docs (kind, key, doc) VALUES (?, ?, ?)",
+                (kind, key, orjson.dumps(doc)),
+            )
+            if self._undo is not None:
+                self._undo.append(((kind, key), self._docs.get((kind, key))))
+            self._docs[(kind, key)] = doc
+
+    def delete(self, kind: str, key: str) -> bool:
+        with self._lock:
+            self._db.execute("DELETE FROM docs WHERE kind = ? AND key = ?", (kind, key))
+            if self._undo is not None:
+                self._undo.append(((kind, key), self._docs.get((kind, key))))
+            return self._docs.pop((kind, key), None) is not None
+
+    def scan(self, kind: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+        found = [(k, d) for (kd, k), d in self._docs.items() if kd == kind and k.startswith(prefix)]
+        found.sort(key=lambda item: item[0])
+        return found
+
+    # -- queue rows --------------------------------------------------------------------------
+    def enqueue(
+        self, queue: str, rows: list[NewRow], *, dedup_window_ms: int = 0, now: int = 0
+    ) -> list[tuple[int, str, bool]]:
+        out: list[tuple[int, str, bool]] = []
+        with self.transaction():
+            db = self._db
+            for row in rows:
+                if row.dedup_id is not None and dedup_window_ms:
+                    hit = db.execute(
+                        "SELECT seq, message_id FROM dedup WHERE queue = ? AND dedup_id = ? AND expires_at > ?",
+                        (queue, row.dedup_id, now),
+                    ).fetchone()
+                    if hit is not None:
+                        out.append((hit[0], hit[1], True))
+                        continue
+                cur = db.execute(
+                    "INSERT INTO messages (queue, message_id, body, meta, sent_at, visible_at, expires_at,"
+                    " group_id, dedup_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        queue,
+                        row.message_id,
+                        row.body,
+                        row.meta,
+                        row.sent_at,
+                        row.visible_at,
+                        row.expires_at,
+                        row.group_id,
+                        row.dedup_id,
+                    ),
+                )
+                seq = cur.lastrowid
+                if row.dedup_id is not None and dedup_window_ms:
+                    db.execute(
+                        "INSERT OR REPLACE INTO dedup (queue, dedup_id, expires_at, seq, message_id)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (queue, row.dedup_id, now + dedup_window_ms, seq, row.message_id),
+                    )
+                out.append((seq, row.message_id, False))
+        return out
+
+    def claim(
+        self,
+        queue: str,
+        *,
+        now: int,
+        limit: int,
+        visible_until: int,
+        fifo: bool = False,
+        max_receives: int | None = None,
+        dead_letter_queue: str | None = None,
+    ) -> list[QueueRow]:
+        with self.transaction():
+            if max_receives is not None and dead_letter_queue is not None:
+                self._redrive(queue, now, max_receives, dead_letter_queue)
+            seqs = self._fifo_candidates(queue, now, limit) if fifo else self._candidates(queue, now, limit)
+            if not seqs:
+                return []
+            marks = ",".join("?" * len(seqs))
+            rows = self._db.execute(
+                f"UPDATE messages SET receive_count = receive_count + 1,"
+                f" first_receive_at = coalesce(first_receive_at, ?), visible_at = ?,"
+                f" receipt = lower(hex(randomblob(10))) WHERE seq IN ({marks})"
+                f" RETURNING {_ROW_COLUMNS}",
+                (now, visible_until, *seqs),
+            ).fetchall()
+        order = {seq: i for i, seq in enumerate(seqs)}
+        return sorted((_row(r) for r in rows), key=lambda r: order[r.seq])
+
+    def _candidates(self, queue: str, now: int, limit: int) -> list[int]:
+        rows = self._db.execute(
+            "SELECT seq FROM messages WHERE queue = ? AND visible_at <= ? AND expires_at > ? LIMIT ?",
+            (queue, now, now, limit),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def _fifo_candidates(self, queue: str, now: int, limit: int) -> list[int]:
+        """Messages in order, skipping groups with a message in flight, first group first."""
+        rows = self._db.execute(
+            "SELECT seq, group_id FROM messages m WHERE queue = ? AND visible_at <= ? AND expires_at > ?"
+            " AND NOT EXISTS (SELECT 1 FROM messages f WHERE f.queue = m.queue"
+            "   AND f.group_id = m.group_id AND f.receipt IS NOT NULL AND f.visible_at > ?)"
+            " ORDER BY seq LIMIT ?",
+            (queue, now, now, now, max(limit * 10, 100)),
+        ).fetchall()
+        groups: dict[str, list[int]] = {}
+        for seq, group in rows:
+            groups.setdefault(group, []).append(seq)
+        picked: list[int] = []
+        for seqs in groups.values():  # dicts keep first-seen order: the oldest group first
+            picked.extend(seqs[: limit - len(picked)])
+            if len(picked) >= limit:
+                break
+        return picked
+
+    def _redrive(self, queue: str, now: int, max_receives: int, target: str) -> None:
+        self._db.execute(
+            "UPDATE messages SET origin = coalesce(origin, queue), queue = ?, visible_at = ?, receipt = NULL"
+            " WHERE queue = ? AND visible_at <= ? AND receive_count >= ?",
+            (target, now, queue, now, max_receives),
+        )
+
+    def delete_message(self, queue: str, seq: int, receipt: str) -> bool:
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM messages WHERE seq = ? AND queue = ? AND receipt = ?", (seq, queue, receipt)
+            )
+            return cur.rowcount > 0
+
+    def set_visibility(self, queue: str, seq: int, receipt: str, *, now: int, visible_at: int) -> bool:
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE messages SET visible_at = ? WHERE seq = ? AND queue = ? AND receipt = ?"
+                " AND visible_at > ?",
+                (visible_at, seq, queue, receipt, now),
+            )
+            return cur.rowcount > 0
+
+    def counts(self, queue: str, now: int) -> QueueCounts:
+        visible, in_flight, delayed = self._db.execute(
+            "SELECT"
+            " coalesce(sum(visible_at <= ?), 0),"
+            " coalesce(sum(visible_at > ? AND receipt IS NOT NULL), 0),"
+            " coalesce(sum(visible_at > ? AND receipt IS NULL), 0)"
+            " FROM messages WHERE queue = ? AND expires_at > ?",
+            (now, now, now, queue, now),
+        ).fetchone()
+        return QueueCounts(visible, in_flight, delayed)
+
+    def next_visible_at(self, queue: str, now: int) -> int | None:
+        row = self._db.execute(
+            "SELECT min(visible_at) FROM messages WHERE queue = ? AND visible_at > ?", (queue, now)
+        ).fetchone()
+        return row[0]
+
+    def purge(self, queue: str, *, before_seq: int | None = None) -> int:
+        with self.transaction():
+            if before_seq is None:
+                cur = self._db.execute("DELETE FROM messages WHERE queue = ?", (queue,))
+            else:
+                cur = self._db.execute(
+                    "DELETE FROM messages WHERE queue = ? AND seq <= ?", (queue, before_seq)
+                )
+            return cur.rowcount
+
+    def drop_queue(self, queue: str) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM messages WHERE queue = ?", (queue,))
+            self._db.execute("DELETE FROM dedup WHERE queue = ?", (queue,))
+
+    def expire(self, queue: str, now: int) -> int:
+        with self.transaction():
+            cur = self._db.execute("DELETE FROM messages WHERE queue = ? AND expires_at <= ?", (queue, now))
+            self._db.execute("DELETE FROM dedup WHERE queue = ? AND expires_at <= ?", (queue, now))
+            return cur.rowcount
+
+    def move(self, source: str, target: str | None, *, limit: int, now: int) -> list[QueueRow]:
+        """Move visible messages to `target`, or back to the queue each came from when None."""
+        with self.transaction():
+            rows = self._db.execute(
+                f"UPDATE messages SET queue = coalesce(?, origin, queue), origin = NULL, visible_at = ?,"
+                f" receipt = NULL, receive_count = 0, first_receive_at = NULL WHERE seq IN ("
+                f"  SELECT seq FROM messages WHERE queue = ? AND visible_at <= ? AND expires_at > ?"
+                f"  ORDER BY seq LIMIT ?) RETURNING {_ROW_COLUMNS}",
+                (target, now, source, now, now, limit),
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def last_seq(self) -> int:
+        row = self._db.execute("SELECT max(seq) FROM messages").fetchone()
+        return row[0] or 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        with self.transaction():
+            for table in ("docs", "messages", "dedup"):
+                self._db.execute(f"DELETE FROM {table}")
+            self._docs.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

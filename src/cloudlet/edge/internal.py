@@ -1,0 +1,69 @@
+"""cloudlet's own endpoints under /_cloudlet/, and the moto server's reset for its test suites."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from cloudlet.protocols import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from cloudlet.app import App
+
+_JSON = {"Content-Type": "application/json"}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def _json(status: int, body: Any) -> HttpResponse:
+    return HttpResponse(status, dict(_JSON), orjson.dumps(body))
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `90s`, `15m`, `1h`, `2d` -> seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15m, 1h, 2d)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def info(app: App, request: HttpRequest) -> dict[str, Any]:
+    base = f"http://{request.host or f'{app.config.host}:{app.config.port}'}"
+    return {
+        "name": "cloudlet",
+        "version": app.version,
+        "services": app.services,
+        "endpoint": base,
+        "data_dir": None if app.config.ephemeral else app.config.data_dir,
+        "ephemeral": app.config.ephemeral,
+        "default_account": app.config.account,
+        "default_region": app.config.region,
+        "clock": {"now": app.clock.now(), "offset_seconds": app.clock.offset},
+        "urls": {
+            "aws_api": base + "/",
+            "sqs_queue": base + "/{account_id}/{queue_name}",
+        },
+    }
+
+
+async def handle_internal(app: App, request: HttpRequest, scope: dict[str, Any]) -> HttpResponse:
+    path, method = request.path.rstrip("/"), request.method
+    if path == "/_cloudlet/health":
+        return _json(200, {"status": "ready", "version": app.version, "services": {s: "available" for s in app.services}})
+    if path == "/_cloudlet/info":
+        return _json(200, info(app, request))
+    if path in ("/_cloudlet/reset", "/moto-api/reset") and method == "POST":
+        app.reset()
+        return _json(200, {"status": "reset"})
+    if path == "/_cloudlet/clock":
+        if method == "POST":
+            try:
+                body = orjson.loads(request.body or b"{}")
+                seconds = parse_duration(str(body.get("advance", "0")))
+                app.clock.advance(seconds)
+            except (ValueError, orjson.JSONDecodeError) as exc:
+                return _json(400, {"error": str(exc)})
+        return _json(200, {"now": app.clock.now(), "offset_seconds": app.clock.offset})
+    return _json(404, {"error": f"no such cloudlet endpoint: {method} {request.path}"})

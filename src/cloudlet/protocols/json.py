@@ -1,0 +1,216 @@
+"""The `json` protocol (awsJson1_0 / awsJson1_1): POST /, X-Amz-Target names the operation.
+
+Used by SQS, EventBridge, CloudWatch Logs, Step Functions, DynamoDB... Timestamps travel as epoch
+seconds, blobs as base64 strings; errors are `{"__type": ..., "message": ...}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from cloudlet.protocols import Codec, HttpRequest, HttpResponse
+from cloudlet.protocols.errors import AwsError, ParamValidationError, UnknownOperation
+from cloudlet.protocols.model import Operation, Shape
+from cloudlet.protocols.timestamps import parse_timestamp, to_epoch
+
+_EMPTY_OBJECT = b"{}"
+
+
+class JsonCodec(Codec):
+    protocol = "json"
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        version = model.metadata.get("jsonVersion", "1.0")
+        self.content_type = f"application/x-amz-json-{version}"
+        self.query_compatible = "awsQueryCompatible" in model.metadata
+
+    # -- requests ----------------------------------------------------------------------------
+    def parse(self, request: HttpRequest) -> tuple[Operation, dict[str, Any]]:
+        target = request.headers.get("x-amz-target", "")
+        name = target.rpartition(".")[2]
+        if not name or not self.model.has_operation(name):
+            raise UnknownOperation(f"Unrecognized operation {target or '(none)'}")
+        operation = self.model.operation(name)
+        body = request.body
+        if not body or body.isspace():
+            return operation, {}
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise ParamValidationError("malformed", "Start of structure or map found where not expected.") from None
+        if not isinstance(data, dict):
+            raise ParamValidationError("malformed", "Start of structure or map found where not expected.")
+        if operation.input is None:
+            return operation, {}
+        return operation, decode_structure(operation.input, data)
+
+    # -- responses ---------------------------------------------------------------------------
+    def serialize(self, operation: Operation, result: dict[str, Any], request_id: str) -> HttpResponse:
+        if operation.output is None or not result:
+            body = _EMPTY_OBJECT
+        else:
+            body = orjson.dumps(encode_structure(operation.output, result))
+        return HttpResponse(
+            200,
+            {"Content-Type": self.content_type, "x-amzn-RequestId": request_id},
+            body,
+        )
+
+    def serialize_error(self, error: AwsError, operation: Operation | None, request_id: str) -> HttpResponse:
+        status, extra, payload = error_document(self, error, encode_structure)
+        headers = {"Content-Type": self.content_type, "x-amzn-RequestId": request_id, **extra}
+        return HttpResponse(status, headers, orjson.dumps(payload))
+
+
+def error_document(
+    codec: Codec, error: AwsError, encode: Callable[[Shape, dict[str, Any]], dict[str, Any]]
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Status, headers and body document of an error, shared by awsJson and RPC v2 CBOR.
+
+    Both answer `{"__type": ..., "message": ...}` plus the error shape's own members; they differ
+    only in how the document is encoded (`encode` maps the members' values for the format).
+    """
+    code, status, sender_fault = codec.error_code_and_status(error)
+    shape = codec.model.error_shapes.get(error.code)
+    headers = dict(error.headers)
+    if "awsQueryCompatible" in codec.model.metadata:
+        # The body carries the shape name; the query-era code travels in this header and is
+        # what SDKs report as the error code.
+        type_name = shape.name if shape is not None else code
+        headers["x-amzn-query-error"] = f"{code};{'Sender' if sender_fault else 'Receiver'}"
+    else:
+        type_name = code
+    payload: dict[str, Any] = {"__type": type_name, "message": error.message}
+    if error.fields:
+        payload.update(error.fields if shape is None else encode(shape, error.fields))
+    return status, headers, payload
+
+
+# -- value mapping, shared with rest-json and smithy-rpc-v2-cbor ---------------------------
+
+
+def decode_structure(shape: Shape, data: dict[str, Any]) -> dict[str, Any]:
+    members = shape.members
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        member = members.get(key)
+        if member is None:
+            continue  # AWS ignores members it does not know
+        if value is None:
+            continue
+        out[key] = decode_value(member, value)
+    return out
+
+
+def decode_value(shape: Shape, value: Any) -> Any:
+    kind = shape.type
+    if kind == "structure":
+        if shape.is_document or not isinstance(value, dict):
+            return value
+        return decode_structure(shape, value)
+    if kind == "list":
+        if not isinstance(value, list):
+            return value
+        member = shape.member
+        return [decode_value(member, v) if v is not None else None for v in value]
+    if kind == "map":
+        if not isinstance(value, dict):
+            return value
+        vshape = shape.value
+        return {k: decode_value(vshape, v) for k, v in value.items() if v is not None}
+    if kind == "blob":
+        if isinstance(value, str):
+            try:
+                return base64.b64decode(value, validate=True)
+            except ValueError:
+                raise ParamValidationError(
+                    "invalid", "1 validation error detected: Value at blob failed to satisfy constraint: Member must be base64"
+                ) from None
+        return value
+    if kind == "timestamp":
+        return parse_timestamp(value)
+    if kind in ("float", "double") and isinstance(value, str):
+        return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.get(value, value)
+    return value
+
+
+Encoder = Callable[[Shape, Any], Any]
+
+#: Types whose values every format carries as they are, so their lists and maps need no walk.
+_NATIVE = frozenset(("string", "integer", "long", "boolean"))
+#: Types whose encoding differs between formats; `shape_encoder`'s `leaf` maps them.
+_LEAVES = frozenset(("blob", "timestamp", "float", "double"))
+
+
+def shape_encoder(leaf: Encoder) -> tuple[Callable[[Shape, dict[str, Any]], dict[str, Any]], Encoder]:
+    """Build `(encode_structure, encode_value)` for a format with JSON's containers.
+
+    JSON and CBOR walk results the same way (structures become maps keyed by member name, lists
+    arrays, maps maps); they differ only in blobs, timestamps and floats, which `leaf(shape,
+    value)` encodes. Closures rather than a `leaf` argument keep the recursion as cheap as before.
+    """
+
+    def encode_structure(shape: Shape, data: dict[str, Any]) -> dict[str, Any]:
+        members = shape.members
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if value is None:
+                continue
+            member = members.get(key)
+            if member is None:
+                continue  # never leak provider-internal fields
+            out[key] = encode_value(member, value)
+        return out
+
+    def encode_value(shape: Shape, value: Any) -> Any:
+        kind = shape.type
+        if kind == "structure":
+            if shape.is_document:
+                return value
+            return encode_structure(shape, value)
+        if kind == "list":
+            member = shape.member
+            if member.type in _NATIVE:
+                return value
+            return [encode_value(member, v) for v in value]
+        if kind == "map":
+            vshape = shape.value
+            if vshape.type in _NATIVE:
+                return value
+            return {k: encode_value(vshape, v) for k, v in value.items()}
+        if kind in _LEAVES:
+            return leaf(shape, value)
+        return value
+
+    return encode_structure, encode_value
+
+
+_NON_FINITE = {float("inf"): "Infinity", float("-inf"): "-Infinity"}
+
+
+def _json_leaf(shape: Shape, value: Any) -> Any:
+    """Blobs as base64, timestamps as epoch seconds (or ISO 8601 if modeled), NaN/Infinity as text."""
+    kind = shape.type
+    if kind == "blob":
+        if isinstance(value, str):
+            value = value.encode()
+        return base64.b64encode(value).decode()
+    if kind == "timestamp":
+        fmt = shape.timestamp_format
+        if fmt == "iso8601" and isinstance(value, dt.datetime):
+            return value.isoformat()
+        return to_epoch(value)
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        return _NON_FINITE.get(value, value)
+    return value
+
+
+encode_structure, encode_value = shape_encoder(_json_leaf)

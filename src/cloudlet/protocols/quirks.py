@@ -1,0 +1,156 @@
+"""A service's wire quirks, one row each with its reason.
+
+Codecs are generic; where a service departs from its protocol family, the departure is data here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: (service, validation kind) -> error code, where a service answers bad input differently from
+#: the rest of its protocol family.
+VALIDATION_CODE_OVERRIDES: dict[tuple[str, str], str] = {
+    # SQS moved from query to JSON keeping its query-era error codes (awsQueryCompatible).
+    ("sqs", "missing"): "MissingParameter",
+    ("sqs", "invalid"): "InvalidParameterValue",
+    ("sqs", "malformed"): "MalformedQueryString",
+}
+
+#: Services that still accept the query protocol from older SDKs although their current model
+#: speaks JSON. The query codec then reads the model's query-era names (locationName, flattened).
+LEGACY_QUERY_SERVICES: frozenset[str] = frozenset({"sqs"})
+
+#: Error codes of former query services, keyed by error shape name. Their JSON errors name the
+#: shape in `__type` and carry the query-era code in the `x-amzn-query-error` header, which is
+#: what SDKs report as the code; their query responses use it as `<Code>`.
+QUERY_ERROR_CODES: dict[str, dict[str, str]] = {
+    "sqs": {
+        "QueueDoesNotExist": "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueNameExists": "QueueAlreadyExists",
+        "QueueDeletedRecently": "AWS.SimpleQueueService.QueueDeletedRecently",
+        "PurgeQueueInProgress": "AWS.SimpleQueueService.PurgeQueueInProgress",
+        "BatchEntryIdsNotDistinct": "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+        "BatchRequestTooLong": "AWS.SimpleQueueService.BatchRequestTooLong",
+        "EmptyBatchRequest": "AWS.SimpleQueueService.EmptyBatchRequest",
+        "InvalidBatchEntryId": "AWS.SimpleQueueService.InvalidBatchEntryId",
+        "TooManyEntriesInBatchRequest": "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+        "UnsupportedOperation": "AWS.SimpleQueueService.UnsupportedOperation",
+        "MessageNotInflight": "AWS.SimpleQueueService.MessageNotInflight",
+    },
+}
+
+#: The query-era wire names of services in LEGACY_QUERY_SERVICES. Their JSON models kept the
+#: `flattened` flags but dropped the locationNames and resultWrappers the query protocol needs, so
+#: older SDKs (which still send `MessageAttribute.1.Name=...` and expect `<Message>` elements) would
+#: not be understood. These rows restore them, taken from the last query-era botocore model of the
+#: service; the query codec merges them over the current model (and adds `resultWrapper`
+#: "<Operation>Result" to every output, as every query service does).
+#: Format: shape name -> traits merged into the shape; "member"/"key"/"value" merge into those
+#: references and "members" into the structure's member references.
+LEGACY_QUERY_TRAITS: dict[str, dict[str, Any]] = {
+    "sqs": {
+        # AWS's SQS XML namespace is the old queue.amazonaws.com one, not sqs.amazonaws.com.
+        "xmlNamespace": "http://queue.amazonaws.com/doc/2012-11-05/",
+        "shapes": {
+            "AWSAccountIdList": {"member": {"locationName": "AWSAccountId"}},
+            "ActionNameList": {"member": {"locationName": "ActionName"}},
+            "AttributeNameList": {"member": {"locationName": "AttributeName"}},
+            "BatchResultErrorEntryList": {"member": {"locationName": "BatchResultErrorEntry"}},
+            "BinaryList": {"member": {"locationName": "BinaryListValue"}},
+            "StringList": {"member": {"locationName": "StringListValue"}},
+            "ChangeMessageVisibilityBatchRequestEntryList": {
+                "member": {"locationName": "ChangeMessageVisibilityBatchRequestEntry"}
+            },
+            "ChangeMessageVisibilityBatchResultEntryList": {
+                "member": {"locationName": "ChangeMessageVisibilityBatchResultEntry"}
+            },
+            "DeleteMessageBatchRequestEntryList": {
+                "member": {"locationName": "DeleteMessageBatchRequestEntry"}
+            },
+            "DeleteMessageBatchResultEntryList": {
+                "member": {"locationName": "DeleteMessageBatchResultEntry"}
+            },
+            "SendMessageBatchRequestEntryList": {
+                "member": {"locationName": "SendMessageBatchRequestEntry"}
+            },
+            "SendMessageBatchResultEntryList": {
+                "member": {"locationName": "SendMessageBatchResultEntry"}
+            },
+            # Added in 2023 just before SQS moved to JSON; named by the convention of every other
+            # SQS list (one element per entry, named after the entry shape).
+            "ListMessageMoveTasksResultEntryList": {
+                "member": {"locationName": "ListMessageMoveTasksResultEntry"}
+            },
+            "MessageAttributeNameList": {"member": {"locationName": "MessageAttributeName"}},
+            # JSON-era member (2024); query clients never send it, named like AttributeName.N.
+            "MessageSystemAttributeList": {"member": {"locationName": "MessageSystemAttributeName"}},
+            "MessageList": {"member": {"locationName": "Message"}},
+            "QueueUrlList": {"member": {"locationName": "QueueUrl"}},
+            "TagKeyList": {"member": {"locationName": "TagKey"}},
+            "MessageBodyAttributeMap": {
+                "key": {"locationName": "Name"},
+                "value": {"locationName": "Value"},
+            },
+            "MessageBodySystemAttributeMap": {
+                "key": {"locationName": "Name"},
+                "value": {"locationName": "Value"},
+            },
+            "MessageSystemAttributeMap": {
+                "key": {"locationName": "Name"},
+                "value": {"locationName": "Value"},
+                "locationName": "Attribute",
+            },
+            "QueueAttributeMap": {
+                "key": {"locationName": "Name"},
+                "value": {"locationName": "Value"},
+                "locationName": "Attribute",
+            },
+            "TagMap": {
+                "key": {"locationName": "Key"},
+                "value": {"locationName": "Value"},
+                "locationName": "Tag",
+            },
+            "CreateQueueRequest": {
+                "members": {"Attributes": {"locationName": "Attribute"}, "tags": {"locationName": "Tag"}}
+            },
+            "SetQueueAttributesRequest": {"members": {"Attributes": {"locationName": "Attribute"}}},
+            "GetQueueAttributesResult": {"members": {"Attributes": {"locationName": "Attribute"}}},
+            "ListQueueTagsResult": {"members": {"Tags": {"locationName": "Tag"}}},
+            "Message": {
+                "members": {
+                    "Attributes": {"locationName": "Attribute"},
+                    "MessageAttributes": {"locationName": "MessageAttribute"},
+                }
+            },
+            "SendMessageRequest": {
+                "members": {
+                    "MessageAttributes": {"locationName": "MessageAttribute"},
+                    "MessageSystemAttributes": {"locationName": "MessageSystemAttribute"},
+                }
+            },
+            "SendMessageBatchRequestEntry": {
+                "members": {
+                    "MessageAttributes": {"locationName": "MessageAttribute"},
+                    "MessageSystemAttributes": {"locationName": "MessageSystemAttribute"},
+                }
+            },
+            "MessageAttributeValue": {
+                "members": {
+                    "StringListValues": {"locationName": "StringListValue"},
+                    "BinaryListValues": {"locationName": "BinaryListValue"},
+                }
+            },
+            "MessageSystemAttributeValue": {
+                "members": {
+                    "StringListValues": {"locationName": "StringListValue"},
+                    "BinaryListValues": {"locationName": "BinaryListValue"},
+                }
+            },
+        },
+    },
+}
+
+#: Legacy query services that let a request name its resource by the request URL instead of a
+#: parameter: SQS query requests are sent to the queue URL (`POST /123456789012/MyQueue`) and may
+#: omit `QueueUrl`, as AWS's own query API examples do.
+LEGACY_QUERY_URL_MEMBERS: dict[str, str] = {"sqs": "QueueUrl"}

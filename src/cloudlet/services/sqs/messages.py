@@ -1,0 +1,167 @@
+"""SQS messages: content rules, attribute checksums and receipt handles."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import struct
+from typing import Any
+
+from cloudlet.protocols.errors import AwsError
+
+# Characters SQS accepts in a body or string attribute: #x9 | #xA | #xD | #x20-#xD7FF |
+# #xE000-#xFFFD | #x10000-#x10FFFF.
+_INVALID_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ATTRIBUTE_NAME = re.compile(r"^(?!\.)(?!.*\.\.)(?!.*\.$)[A-Za-z0-9_.-]{1,256}$")
+_RESERVED_PREFIXES = ("aws.", "amazon.")
+_DATA_TYPE = re.compile(r"^(String|Number|Binary)(\.[^\s]{1,245})?$")
+_BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_MAX_ATTRIBUTES = 10
+
+SYSTEM_ATTRIBUTE_NAMES = (
+    "SenderId",
+    "SentTimestamp",
+    "ApproximateReceiveCount",
+    "ApproximateFirstReceiveTimestamp",
+    "SequenceNumber",
+    "MessageDeduplicationId",
+    "MessageGroupId",
+    "AWSTraceHeader",
+    "DeadLetterQueueSourceArn",
+)
+
+
+def md5_hex(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def check_body(body: str) -> None:
+    if not body:
+        raise AwsError("MissingParameter", "The request must contain the parameter MessageBody.")
+    if _INVALID_CHARS.search(body):
+        raise AwsError(
+            "InvalidMessageContents",
+            "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | "
+            "#xE000 to #xFFFD | #x10000 to #x10FFFF",
+        )
+
+
+def check_batch_id(entry_id: str) -> None:
+    if not _BATCH_ID.match(entry_id or ""):
+        raise AwsError(
+            "InvalidBatchEntryId",
+            "A batch entry id can only contain alphanumeric characters, hyphens and underscores. "
+            "It can be at most 80 letters long.",
+        )
+
+
+def check_message_attributes(attributes: dict[str, dict[str, Any]]) -> int:
+    """Validate message attributes as SQS does; returns their size in bytes."""
+    if len(attributes) > _MAX_ATTRIBUTES:
+        raise AwsError(
+            "InvalidParameterValue",
+            f"Number of message attributes [{len(attributes)}] exceeds the allowed maximum [{_MAX_ATTRIBUTES}].",
+        )
+    size = 0
+    for name, value in attributes.items():
+        if not _ATTRIBUTE_NAME.match(name) or name.lower().startswith(_RESERVED_PREFIXES):
+            raise AwsError("InvalidParameterValue", f"Message (user) attribute '{name}' must contain a non-empty name of valid characters.")
+        data_type = value.get("DataType") or ""
+        if not _DATA_TYPE.match(data_type):
+            raise AwsError(
+                "InvalidParameterValue",
+                f"The message attribute '{name}' has an invalid message attribute type, the set of supported "
+                "type prefixes is Binary, Number, and String.",
+            )
+        size += len(name.encode()) + len(data_type.encode())
+        if data_type.startswith("Binary"):
+            blob = value.get("BinaryValue")
+            if not blob:
+                raise _empty_value(name, data_type)
+            size += len(blob)
+        else:
+            text = value.get("StringValue")
+            if not text:
+                raise _empty_value(name, data_type)
+            if _INVALID_CHARS.search(text):
+                raise AwsError("InvalidParameterValue", f"Message (user) attribute '{name}' contains invalid characters.")
+            if data_type.startswith("Number") and not _is_number(text):
+                raise AwsError(
+                    "InvalidParameterValue",
+                    f"Could not cast message attribute '{name}' value to number.",
+                )
+            size += len(text.encode())
+    return size
+
+
+def _empty_value(name: str, data_type: str) -> AwsError:
+    base = data_type.split(".", 1)[0]
+    return AwsError(
+        "InvalidParameterValue",
+        f"The message attribute '{name}' must contain non-empty message attribute value for message "
+        f"attribute type '{base}'.",
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def md5_of_attributes(attributes: dict[str, dict[str, Any]]) -> str:
+    """MD5 of message attributes exactly as SQS computes it (and SDKs verify it).
+
+    Sorted by name; each attribute contributes its name, data type (4-byte big-endian length +
+    UTF-8 bytes each), a transport byte (1 string/number, 2 binary) and its value (length +
+    bytes).
+    """
+    buffer = bytearray()
+    for name in sorted(attributes):
+        value = attributes[name]
+        data_type = value["DataType"]
+        _append(buffer, name.encode())
+        _append(buffer, data_type.encode())
+        if data_type.startswith("Binary"):
+            buffer.append(2)
+            _append(buffer, bytes(value["BinaryValue"]))
+        else:
+            buffer.append(1)
+            _append(buffer, value["StringValue"].encode())
+    return md5_hex(bytes(buffer))
+
+
+def _append(buffer: bytearray, data: bytes) -> None:
+    buffer += struct.pack(">I", len(data))
+    buffer += data
+
+
+def select_attributes(attributes: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
+    """Message attributes a ReceiveMessage asked for: names, `All`, `.*` or `prefix.*`."""
+    if not wanted or not attributes:
+        return {}
+    if "All" in wanted or ".*" in wanted:
+        return attributes
+    prefixes = tuple(w[:-1] for w in wanted if w.endswith(".*"))
+    exact = set(wanted)
+    return {k: v for k, v in attributes.items() if k in exact or (prefixes and k.startswith(prefixes))}
+
+
+def make_receipt(queue_key: str, seq: int, receipt: str) -> str:
+    raw = f"{seq}:{receipt}:{queue_key}".encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def read_receipt(handle: str) -> tuple[str, int, str]:
+    """(queue key, seq, receipt token); ReceiptHandleIsInvalid when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(handle.encode() + b"=" * (-len(handle) % 4)).decode()
+        seq_text, receipt, queue_key = raw.split(":", 2)
+        return queue_key, int(seq_text), receipt
+    except (ValueError, UnicodeDecodeError):
+        raise AwsError(
+            "ReceiptHandleIsInvalid", f'The input receipt handle "{handle}" is not a valid receipt handle.'
+        ) from None

@@ -26,11 +26,11 @@ _HEADER_CHARS = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _text(shape: Shape, *, header: bool) -> st.SearchStrategy[str]:
+def _text(shape: Shape, *, header: bool, nonempty: bool = False) -> st.SearchStrategy[str]:
     enum = shape.enum
     if enum:
         return st.sampled_from(enum)
-    low = max(shape.raw.get("min", 0) or 0, 1 if header else 0)
+    low = max(shape.raw.get("min", 0) or 0, 1 if header or nonempty else 0)
     high = min(shape.raw.get("max", 24) or 24, 24)
     high = max(high, low)
     return st.text(_HEADER_CHARS if header else _BODY_CHARS, min_size=low, max_size=high)
@@ -50,7 +50,8 @@ def values(shape: Shape, *, depth: int = 0, location: str | None = None) -> st.S
     if kind == "string":
         if shape.raw.get("jsonvalue") or shape.trait("jsonvalue"):
             return st.dictionaries(st.text("abc", min_size=1, max_size=3), st.integers(0, 9), max_size=2)
-        return _text(shape, header=header)
+        # URI labels are never empty: an empty label changes the path and so the route.
+        return _text(shape, header=header, nonempty=location == "uri")
     if kind in ("integer", "long"):
         low = shape.raw.get("min", -(2**31) if kind == "integer" else -(2**53))
         high = shape.raw.get("max", 2**31 - 1 if kind == "integer" else 2**53)

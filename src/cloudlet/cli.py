@@ -13,24 +13,44 @@ from cloudlet import __version__
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cloudlet", description="The AWS serverless cloud on one machine.")
+    parser = argparse.ArgumentParser(
+        prog="cloudlet", description="The AWS serverless cloud on one machine."
+    )
     parser.add_argument("--version", action="version", version=f"cloudlet {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     start = commands.add_parser("start", help="serve every implemented AWS service on one port")
-    start.add_argument("--host", default=os.environ.get("CLOUDLET_HOST", "127.0.0.1"),
-                       help="address to bind (default 127.0.0.1: only this machine can connect)")
+    start.add_argument(
+        "--host",
+        default=os.environ.get("CLOUDLET_HOST", "127.0.0.1"),
+        help="address to bind (default 127.0.0.1: only this machine can connect)",
+    )
     start.add_argument("--port", type=int, default=int(os.environ.get("CLOUDLET_PORT", "4566")))
-    start.add_argument("--data-dir", default=None, help="where state lives (default: $CLOUDLET_DATA_DIR or ~/.local/share/cloudlet)")
-    start.add_argument("--ephemeral", action="store_true", help="keep state in a temporary directory removed on exit")
-    start.add_argument("--log-level", default=os.environ.get("CLOUDLET_LOG_LEVEL", "info"),
-                       choices=["debug", "info", "warning", "error"])
+    start.add_argument(
+        "--data-dir",
+        default=None,
+        help="where state lives (default: $CLOUDLET_DATA_DIR or ~/.local/share/cloudlet)",
+    )
+    start.add_argument(
+        "--ephemeral",
+        action="store_true",
+        help="keep state in a temporary directory removed on exit",
+    )
+    start.add_argument(
+        "--log-level",
+        default=os.environ.get("CLOUDLET_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+    )
 
     clock = commands.add_parser("clock", help="show or move the server's clock")
     clock_commands = clock.add_subparsers(dest="clock_command")
-    advance = clock_commands.add_parser("advance", help="move time forward, e.g. `cloudlet clock advance 1h`")
+    advance = clock_commands.add_parser(
+        "advance", help="move time forward, e.g. `cloudlet clock advance 1h`"
+    )
     advance.add_argument("duration", help="seconds, or with a unit: 500ms, 30s, 15m, 1h, 2d")
-    clock.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"))
+    clock.add_argument(
+        "--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    )
     return parser
 
 
@@ -52,7 +72,9 @@ def _start(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    config = Config(host=args.host, port=args.port, ephemeral=args.ephemeral, log_level=args.log_level)
+    config = Config(
+        host=args.host, port=args.port, ephemeral=args.ephemeral, log_level=args.log_level
+    )
     if args.data_dir:
         config.data_dir = args.data_dir
     app = App(config)
@@ -68,7 +90,9 @@ def _clock(args: argparse.Namespace) -> int:
     url = args.endpoint.rstrip("/") + "/_cloudlet/clock"
     if args.clock_command == "advance":
         body = json.dumps({"advance": args.duration}).encode()
-        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
     else:
         request = urllib.request.Request(url)
     try:

@@ -77,7 +77,8 @@ class BackgroundServer:
         if config.loop == "uvloop":
             import uvloop
 
-            asyncio.run(self.server.serve(), loop_factory=uvloop.new_event_loop)
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(self.server.serve())
         else:
             asyncio.run(self.server.serve())
 

@@ -40,14 +40,18 @@ class WorkQueues:
     def _topic(self, queue: str) -> str:
         return "queue:" + queue
 
-    def send(self, queue: str, rows: list[NewRow], *, dedup_window_ms: int = 0) -> list[tuple[int, str, bool]]:
+    def send(
+        self, queue: str, rows: list[NewRow], *, dedup_window_ms: int = 0
+    ) -> list[tuple[int, str, bool]]:
         """Store messages durably and wake receivers; returns (seq, message_id, duplicate) per row."""
         now = self.clock.now_ms()
         result = self.store.enqueue(queue, rows, dedup_window_ms=dedup_window_ms, now=now)
         if any(row.visible_at <= now for row in rows):
             self.notifier.notify(self._topic(queue), len(rows))
         elif rows:
-            self.notifier.notify(self._topic(queue), 1)  # let a poller re-arm for the earlier due time
+            self.notifier.notify(
+                self._topic(queue), 1
+            )  # let a poller re-arm for the earlier due time
         return result
 
     def claim(self, queue: str, limit: int, policy: ReceivePolicy) -> list[QueueRow]:
@@ -65,7 +69,9 @@ class WorkQueues:
             self._expire_now_and_then(queue, now)
         return rows
 
-    async def receive(self, queue: str, limit: int, policy: ReceivePolicy, wait_seconds: float) -> list[QueueRow]:
+    async def receive(
+        self, queue: str, limit: int, policy: ReceivePolicy, wait_seconds: float
+    ) -> list[QueueRow]:
         """Claim messages, waiting up to `wait_seconds` for the first one to become available."""
         rows = self.claim(queue, limit, policy)
         if rows or wait_seconds <= 0:
@@ -92,7 +98,9 @@ class WorkQueues:
 
     def change_visibility(self, queue: str, seq: int, receipt: str, timeout_ms: int) -> bool:
         now = self.clock.now_ms()
-        changed = self.store.set_visibility(queue, seq, receipt, now=now, visible_at=now + timeout_ms)
+        changed = self.store.set_visibility(
+            queue, seq, receipt, now=now, visible_at=now + timeout_ms
+        )
         if changed and timeout_ms == 0:
             self.notifier.notify(self._topic(queue), 1)
         return changed

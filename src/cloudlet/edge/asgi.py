@@ -71,7 +71,9 @@ class Edge:
         return await self.handle_aws(request, scope)
 
     async def handle_aws(self, request: HttpRequest, scope: dict[str, Any]) -> HttpResponse:
-        creds = credentials_of(request.headers, request.query_params if "X-Amz-" in request.query else {})
+        creds = credentials_of(
+            request.headers, request.query_params if "X-Amz-" in request.query else {}
+        )
         resolved = self.router.resolve(request, creds)
         if resolved is None:
             return _unroutable(request)
@@ -103,12 +105,19 @@ class Edge:
         except AwsError as error:
             return codec.serialize_error(error, operation, request_id)
         except ParamValidationError as exc:
-            return codec.serialize_error(validation_error(protocol, exc, service), operation, request_id)
+            return codec.serialize_error(
+                validation_error(protocol, exc, service), operation, request_id
+            )
         except UnknownOperation as exc:
             error = AwsError(_UNKNOWN_OPERATION[protocol], exc.message, status=400)
             return codec.serialize_error(error, None, request_id)
         except Exception:
-            log.exception("internal failure in %s.%s (request %s)", service, operation and operation.name, request_id)
+            log.exception(
+                "internal failure in %s.%s (request %s)",
+                service,
+                operation and operation.name,
+                request_id,
+            )
             return codec.serialize_error(internal_failure(request_id), operation, request_id)
 
 

@@ -51,7 +51,14 @@ def info(app: App, request: HttpRequest) -> dict[str, Any]:
 async def handle_internal(app: App, request: HttpRequest, scope: dict[str, Any]) -> HttpResponse:
     path, method = request.path.rstrip("/"), request.method
     if path == "/_cloudlet/health":
-        return _json(200, {"status": "ready", "version": app.version, "services": {s: "available" for s in app.services}})
+        return _json(
+            200,
+            {
+                "status": "ready",
+                "version": app.version,
+                "services": {s: "available" for s in app.services},
+            },
+        )
     if path == "/_cloudlet/info":
         return _json(200, info(app, request))
     if path in ("/_cloudlet/reset", "/moto-api/reset") and method == "POST":

@@ -69,7 +69,7 @@ class JsonCodec(Codec):
 
 
 def error_document(
-    codec: Codec, error: AwsError, encode: Callable[[Shape, dict[str, Any]], dict[str, Any]]
+    codec: Codec, error: AwsError, encode: StructureEncoder
 ) -> tuple[int, dict[str, str], dict[str, Any]]:
     """Status, headers and body document of an error, shared by awsJson and RPC v2 CBOR.
 
@@ -96,15 +96,15 @@ def error_document(
 
 
 def decode_structure(shape: Shape, data: dict[str, Any]) -> dict[str, Any]:
-    members = shape.members
+    members = shape.members_by_serialized_name  # keys as on the wire (locationName if renamed)
     out: dict[str, Any] = {}
     for key, value in data.items():
-        member = members.get(key)
-        if member is None:
+        entry = members.get(key)
+        if entry is None:
             continue  # AWS ignores members it does not know
         if value is None:
             continue
-        out[key] = decode_value(member, value)
+        out[entry[0]] = decode_value(entry[1], value)
     return out
 
 
@@ -141,6 +141,7 @@ def decode_value(shape: Shape, value: Any) -> Any:
 
 
 Encoder = Callable[[Shape, Any], Any]
+StructureEncoder = Callable[[Shape, dict[str, Any]], dict[str, Any]]
 
 #: Types whose values every format carries as they are, so their lists and maps need no walk.
 _NATIVE = frozenset(("string", "integer", "long", "boolean"))
@@ -148,7 +149,7 @@ _NATIVE = frozenset(("string", "integer", "long", "boolean"))
 _LEAVES = frozenset(("blob", "timestamp", "float", "double"))
 
 
-def shape_encoder(leaf: Encoder) -> tuple[Callable[[Shape, dict[str, Any]], dict[str, Any]], Encoder]:
+def shape_encoder(leaf: Encoder) -> tuple[StructureEncoder, Encoder]:
     """Build `(encode_structure, encode_value)` for a format with JSON's containers.
 
     JSON and CBOR walk results the same way (structures become maps keyed by member name, lists
@@ -158,6 +159,7 @@ def shape_encoder(leaf: Encoder) -> tuple[Callable[[Shape, dict[str, Any]], dict
 
     def encode_structure(shape: Shape, data: dict[str, Any]) -> dict[str, Any]:
         members = shape.members
+        names = shape.serialized_names  # the locationName where a rest-json model renames one
         out: dict[str, Any] = {}
         for key, value in data.items():
             if value is None:
@@ -165,7 +167,7 @@ def shape_encoder(leaf: Encoder) -> tuple[Callable[[Shape, dict[str, Any]], dict
             member = members.get(key)
             if member is None:
                 continue  # never leak provider-internal fields
-            out[key] = encode_value(member, value)
+            out[names[key]] = encode_value(member, value)
         return out
 
     def encode_value(shape: Shape, value: Any) -> Any:
@@ -195,7 +197,7 @@ _NON_FINITE = {float("inf"): "Infinity", float("-inf"): "-Infinity"}
 
 
 def _json_leaf(shape: Shape, value: Any) -> Any:
-    """Blobs as base64, timestamps as epoch seconds (or ISO 8601 if modeled), NaN/Infinity as text."""
+    """Blobs as base64, timestamps as epoch seconds (ISO 8601 if modeled), NaN/Infinity as text."""
     kind = shape.type
     if kind == "blob":
         if isinstance(value, str):

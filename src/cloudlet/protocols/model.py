@@ -176,6 +176,20 @@ class Shape:
     def required(self) -> frozenset[str]:
         return frozenset(self.raw.get("required", ()))
 
+    @cached_property
+    def serialized_names(self) -> dict[str, str]:
+        """Member name -> the key it travels under in a JSON body: its locationName, else its name.
+
+        Some rest-json models rename body members (API Gateway's `items` travels as "item",
+        API Gateway v2 and the Media* services use camelCase names); botocore honours them.
+        """
+        return {name: m.location_name or name for name, m in self.members.items()}
+
+    @cached_property
+    def members_by_serialized_name(self) -> dict[str, tuple[str, Shape]]:
+        """The inverse of `serialized_names`: wire key -> (member name, member shape)."""
+        return {m.location_name or name: (name, m) for name, m in self.members.items()}
+
     # -- list / map --------------------------------------------------------------------------
     @cached_property
     def member(self) -> Shape:

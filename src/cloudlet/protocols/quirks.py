@@ -17,7 +17,8 @@ VALIDATION_CODE_OVERRIDES: dict[tuple[str, str], str] = {
 }
 
 #: Services that still accept the query protocol from older SDKs although their current model
-#: speaks JSON. The query codec then reads the model's query-era names (locationName, flattened).
+#: speaks JSON. The query codec then reads the model's `flattened` flags plus the query-era names
+#: of LEGACY_QUERY_TRAITS below.
 LEGACY_QUERY_SERVICES: frozenset[str] = frozenset({"sqs"})
 
 #: Error codes of former query services, keyed by error shape name. Their JSON errors name the
@@ -83,7 +84,9 @@ LEGACY_QUERY_TRAITS: dict[str, dict[str, Any]] = {
             },
             "MessageAttributeNameList": {"member": {"locationName": "MessageAttributeName"}},
             # JSON-era member (2024); query clients never send it, named like AttributeName.N.
-            "MessageSystemAttributeList": {"member": {"locationName": "MessageSystemAttributeName"}},
+            "MessageSystemAttributeList": {
+                "member": {"locationName": "MessageSystemAttributeName"}
+            },
             "MessageList": {"member": {"locationName": "Message"}},
             "QueueUrlList": {"member": {"locationName": "QueueUrl"}},
             "TagKeyList": {"member": {"locationName": "TagKey"}},
@@ -111,7 +114,10 @@ LEGACY_QUERY_TRAITS: dict[str, dict[str, Any]] = {
                 "locationName": "Tag",
             },
             "CreateQueueRequest": {
-                "members": {"Attributes": {"locationName": "Attribute"}, "tags": {"locationName": "Tag"}}
+                "members": {
+                    "Attributes": {"locationName": "Attribute"},
+                    "tags": {"locationName": "Tag"},
+                }
             },
             "SetQueueAttributesRequest": {"members": {"Attributes": {"locationName": "Attribute"}}},
             "GetQueueAttributesResult": {"members": {"Attributes": {"locationName": "Attribute"}}},
@@ -154,3 +160,56 @@ LEGACY_QUERY_TRAITS: dict[str, dict[str, Any]] = {
 #: parameter: SQS query requests are sent to the queue URL (`POST /123456789012/MyQueue`) and may
 #: omit `QueueUrl`, as AWS's own query API examples do.
 LEGACY_QUERY_URL_MEMBERS: dict[str, str] = {"sqs": "QueueUrl"}
+
+#: rest-xml services that answer the S3 way: the request id in `x-amz-request-id` plus a host id in
+#: `x-amz-id-2` (instead of `x-amzn-RequestId`), and errors as a bare `<Error>` document carrying
+#: both (no `<ErrorResponse>` wrapper, no namespace), as the S3 API reference shows.
+S3_STYLE_RESPONSES: frozenset[str] = frozenset({"s3"})
+
+#: The namespace AWS puts on the root of every XML response of a rest-xml service whose model
+#: leaves it out of its output shapes.
+XML_RESPONSE_NAMESPACES: dict[str, str] = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}
+
+#: Root element of XML responses whose output shape has no locationName (botocore ignores the
+#: root, other SDKs and S3 libraries do not). Names from the "Response Syntax" of each operation
+#: in the S3 API reference. Outputs with a structure payload are rooted at the payload member.
+XML_RESPONSE_ROOTS: dict[str, dict[str, str]] = {
+    "s3": {
+        "CompleteMultipartUpload": "CompleteMultipartUploadResult",
+        "CreateMultipartUpload": "InitiateMultipartUploadResult",
+        "CreateSession": "CreateSessionResult",
+        "DeleteObjects": "DeleteResult",
+        "GetBucketAccelerateConfiguration": "AccelerateConfiguration",
+        "GetBucketAcl": "AccessControlPolicy",
+        "GetBucketCors": "CORSConfiguration",
+        "GetBucketLifecycle": "LifecycleConfiguration",
+        "GetBucketLifecycleConfiguration": "LifecycleConfiguration",
+        "GetBucketLogging": "BucketLoggingStatus",
+        "GetBucketNotification": "NotificationConfiguration",
+        "GetBucketNotificationConfiguration": "NotificationConfiguration",
+        "GetBucketRequestPayment": "RequestPaymentConfiguration",
+        "GetBucketTagging": "Tagging",
+        "GetBucketVersioning": "VersioningConfiguration",
+        "GetBucketWebsite": "WebsiteConfiguration",
+        "GetObjectAcl": "AccessControlPolicy",
+        "GetObjectAttributes": "GetObjectAttributesResponse",
+        "GetObjectTagging": "Tagging",
+        "ListBucketAnalyticsConfigurations": "ListBucketAnalyticsConfigurationResult",
+        "ListBucketIntelligentTieringConfigurations": "ListBucketIntelligentTieringConfigurationsOutput",
+        "ListBucketInventoryConfigurations": "ListInventoryConfigurationsResult",
+        "ListBucketMetricsConfigurations": "ListMetricsConfigurationsResult",
+        "ListBuckets": "ListAllMyBucketsResult",
+        "ListDirectoryBuckets": "ListAllMyDirectoryBucketsResult",
+        "ListMultipartUploads": "ListMultipartUploadsResult",
+        "ListObjectVersions": "ListVersionsResult",
+        "ListObjects": "ListBucketResult",
+        "ListObjectsV2": "ListBucketResult",
+        "ListParts": "ListPartsResult",
+    },
+}
+
+#: Outputs whose whole XML document is one member's element with the value as its text, which
+#: the model cannot express: GetBucketLocation answers
+#: `<LocationConstraint xmlns="...">eu-west-1</LocationConstraint>` (empty for us-east-1), and
+#: botocore reads it with a dedicated handler (parse_get_bucket_location).
+XML_TEXT_ROOT_OUTPUTS: dict[tuple[str, str], str] = {("s3", "GetBucketLocation"): "LocationConstraint"}

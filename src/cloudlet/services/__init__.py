@@ -23,7 +23,9 @@ PROVIDERS: dict[str, str] = {
     "sqs": "cloudlet.services.sqs.provider:SqsProvider",
 }
 
-Handler = Callable[["RequestContext", dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]] | None"]
+Handler = Callable[
+    ["RequestContext", dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]] | None"
+]
 
 
 @dataclass(slots=True)
@@ -57,6 +59,8 @@ class Provider:
 
     #: the botocore model name of the service
     service: str = ""
+    #: public methods that are not operations (used by other services), exempt from the check
+    helpers: tuple[str, ...] = ()
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -79,7 +83,35 @@ class Provider:
         """Release resources when the server stops."""
 
 
-def load_provider(service: str, app: App) -> Provider:
+def provider_class(service: str) -> type[Provider]:
     module_name, _, class_name = PROVIDERS[service].partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def stray_methods(cls: type[Provider]) -> list[str]:
+    """Public methods of a provider that name no operation of its model (typos, renamed APIs)."""
+    from cloudlet.protocols.model import load_service_model
+
+    operations = {snake_case(name) for name in load_service_model(cls.service).operation_names}
+    base = set(dir(Provider))
+    return sorted(
+        name
+        for name in dir(cls)
+        if not name.startswith("_")
+        and name not in base
+        and callable(getattr(cls, name))
+        and not isinstance(getattr(cls, name), type)
+        and name not in operations
+        and name not in getattr(cls, "helpers", ())
+    )
+
+
+def load_provider(service: str, app: App) -> Provider:
+    """Instantiate a provider, refusing one whose public methods name unknown operations."""
+    cls = provider_class(service)
+    stray = stray_methods(cls)
+    if stray:
+        raise TypeError(
+            f"{cls.__name__} has methods that name no {service} operation: {', '.join(stray)}"
+        )
     return cls(app)

@@ -75,9 +75,11 @@ class SqliteStore:
         self._db.execute("PRAGMA cache_size=-16000")
         self._db.executescript(_SCHEMA)
         self._depth = 0
-        self._lock = threading.RLock()  # the server uses one thread; tests may reach in from another
+        self._lock = (
+            threading.RLock()
+        )  # the server uses one thread; tests may reach in from another
         self._docs: dict[tuple[str, str], dict[str, Any]] = {}
-        self._undo: list[tuple[tuple[str, str], dict[str, Any] | None]] | None = None
+        self._undo: list[tuple[tuple[str, str], dict[str, Any] | None]] = []
         self._load_docs()
 
     def _load_docs(self) -> None:
@@ -87,33 +89,43 @@ class SqliteStore:
     # -- transactions ------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group calls into one atomic transaction; nested uses join the outer one."""
+        """Make the calls inside atomic.
+
+        The outermost use is a transaction; a nested use is a savepoint, so a failing inner part
+        (one request of a group commit) rolls back alone while the rest commits.
+        """
         with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            self._undo = []
+            depth = self._depth
+            if depth:
+                self._db.execute(f"SAVEPOINT s{depth}")
+            else:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._undo = []
+            mark = len(self._undo)
+            self._depth = depth + 1
             try:
                 yield
             except BaseException:
-                self._depth = 0
-                self._db.execute("ROLLBACK")
-                for key, old in reversed(self._undo):
-                    if old is None:
-                        self._docs.pop(key, None)
-                    else:
-                        self._docs[key] = old
+                self._db.execute(f"ROLLBACK TO s{depth}" if depth else "ROLLBACK")
+                if depth:
+                    self._db.execute(f"RELEASE s{depth}")
+                self._undo_docs(mark)
                 raise
+            else:
+                self._db.execute(f"RELEASE s{depth}" if depth else "COMMIT")
             finally:
-                self._undo = None
-            self._depth = 0
-            self._db.execute("COMMIT")
+                self._depth = depth
+                if not depth:
+                    self._undo = []
+
+    def _undo_docs(self, mark: int) -> None:
+        undo = self._undo
+        while len(undo) > mark:
+            key, old = undo.pop()
+            if old is None:
+                self._docs.pop(key, None)
+            else:
+                self._docs[key] = old
 
     # -- documents ---------------------------------------------------------------------------
     def get(self, kind: str, key: str) -> dict[str, Any] | None:
@@ -125,14 +137,14 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO docs (kind, key, doc) VALUES (?, ?, ?)",
                 (kind, key, orjson.dumps(doc)),
             )
-            if self._undo is not None:
+            if self._depth:
                 self._undo.append(((kind, key), self._docs.get((kind, key))))
             self._docs[(kind, key)] = doc
 
     def delete(self, kind: str, key: str) -> bool:
         with self._lock:
             self._db.execute("DELETE FROM docs WHERE kind = ? AND key = ?", (kind, key))
-            if self._undo is not None:
+            if self._depth:
                 self._undo.append(((kind, key), self._docs.get((kind, key))))
             return self._docs.pop((kind, key), None) is not None
 
@@ -196,7 +208,11 @@ class SqliteStore:
         with self.transaction():
             if max_receives is not None and dead_letter_queue is not None:
                 self._redrive(queue, now, max_receives, dead_letter_queue)
-            seqs = self._fifo_candidates(queue, now, limit) if fifo else self._candidates(queue, now, limit)
+            seqs = (
+                self._fifo_candidates(queue, now, limit)
+                if fifo
+                else self._candidates(queue, now, limit)
+            )
             if not seqs:
                 return []
             marks = ",".join("?" * len(seqs))
@@ -246,11 +262,14 @@ class SqliteStore:
     def delete_message(self, queue: str, seq: int, receipt: str) -> bool:
         with self._lock:
             cur = self._db.execute(
-                "DELETE FROM messages WHERE seq = ? AND queue = ? AND receipt = ?", (seq, queue, receipt)
+                "DELETE FROM messages WHERE seq = ? AND queue = ? AND receipt = ?",
+                (seq, queue, receipt),
             )
             return cur.rowcount > 0
 
-    def set_visibility(self, queue: str, seq: int, receipt: str, *, now: int, visible_at: int) -> bool:
+    def set_visibility(
+        self, queue: str, seq: int, receipt: str, *, now: int, visible_at: int
+    ) -> bool:
         with self._lock:
             cur = self._db.execute(
                 "UPDATE messages SET visible_at = ? WHERE seq = ? AND queue = ? AND receipt = ?"
@@ -293,7 +312,9 @@ class SqliteStore:
 
     def expire(self, queue: str, now: int) -> int:
         with self.transaction():
-            cur = self._db.execute("DELETE FROM messages WHERE queue = ? AND expires_at <= ?", (queue, now))
+            cur = self._db.execute(
+                "DELETE FROM messages WHERE queue = ? AND expires_at <= ?", (queue, now)
+            )
             self._db.execute("DELETE FROM dedup WHERE queue = ? AND expires_at <= ?", (queue, now))
             return cur.rowcount
 

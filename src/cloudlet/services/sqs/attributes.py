@@ -56,6 +56,11 @@ READ_ONLY = frozenset(
 )
 ALL_NAMES = SETTABLE | READ_ONLY
 
+_SQS_ARN = re.compile(r"^arn:[a-z-]+:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,80}$")
+_MAX_REDRIVE_SOURCES = 10
+#: KmsDataKeyReusePeriodSeconds of a queue with KMS encryption that did not set it
+KMS_DATA_KEY_REUSE_DEFAULT = "300"
+
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 FIFO_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,75}\.fifo$")
 
@@ -75,12 +80,25 @@ def check_settable(attributes: dict[str, str], *, fifo: bool, creating: bool) ->
         if name not in SETTABLE:
             raise unknown_attribute(name)
         if name == "FifoQueue":
-            if not creating:
-                raise AwsError("InvalidAttributeName", f"Unknown Attribute {name}.")
+            if creating:
+                continue
+            if not fifo:  # a standard queue has no such attribute
+                raise unknown_attribute(name)
+            if str(value).lower() != "true":
+                raise AwsError(
+                    "InvalidAttributeValue",
+                    "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
+                )
             continue
         if name in _FIFO_ONLY and not fifo:
-            raise AwsError("InvalidAttributeName", f"Unknown Attribute {name}.")
+            raise unknown_attribute(name)
         out[name] = _check_value(name, value)
+    if out.get("KmsMasterKeyId") and out.get("SqsManagedSseEnabled") == "true":
+        raise AwsError(
+            "InvalidAttributeName",
+            "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE "
+            "or SQS SSE.",
+        )
     return out
 
 
@@ -117,11 +135,19 @@ def _json_object(name: str, value: str) -> dict[str, Any]:
     return parsed
 
 
+def redrive_policy_error(value: str, reason: str) -> AwsError:
+    return AwsError(
+        "InvalidParameterValue", f"Value {value} for parameter RedrivePolicy is invalid. Reason: {reason}"
+    )
+
+
 def parse_redrive_policy(value: str) -> tuple[str, int]:
     """(deadLetterTargetArn, maxReceiveCount) from a RedrivePolicy, with AWS's error texts."""
     policy = _json_object("RedrivePolicy", value)
     target = policy.get("deadLetterTargetArn")
     count = policy.get("maxReceiveCount")
+    if target is not None and not (isinstance(target, str) and _SQS_ARN.match(target)):
+        raise redrive_policy_error(value, "Invalid value for deadLetterTargetArn.")
     if not target or count is None:
         raise AwsError(
             "InvalidParameterValue",
@@ -152,10 +178,36 @@ def parse_redrive_allow_policy(value: str) -> dict[str, Any]:
             f"Value {value} for parameter RedriveAllowPolicy is invalid. Reason: Invalid value for "
             "redrivePermission. Valid values are allowAll, denyAll, byQueue.",
         )
-    if permission == "byQueue" and not policy.get("sourceQueueArns"):
+    sources = policy.get("sourceQueueArns")
+    if permission == "byQueue" and not sources:
         raise AwsError(
             "InvalidParameterValue",
             f"Value {value} for parameter RedriveAllowPolicy is invalid. Reason: sourceQueueArns must "
             "be specified when redrivePermission is byQueue.",
         )
+    if permission != "byQueue" and sources is not None:
+        raise AwsError(
+            "InvalidParameterValue",
+            f"Value {value} for parameter RedriveAllowPolicy is invalid. Reason: sourceQueueArns can be "
+            "specified only when redrivePermission is byQueue.",
+        )
+    if sources is not None and (not isinstance(sources, list) or len(sources) > _MAX_REDRIVE_SOURCES):
+        raise AwsError(
+            "InvalidParameterValue",
+            f"Value {value} for parameter RedriveAllowPolicy is invalid. Reason: Up to "
+            f"{_MAX_REDRIVE_SOURCES} sourceQueueArns can be specified.",
+        )
     return policy
+
+
+def redrive_allowed(allow_policy: str | None, source_arn: str) -> bool:
+    """Whether a dead-letter queue's RedriveAllowPolicy lets `source_arn` name it as its DLQ."""
+    if not allow_policy:
+        return True
+    policy = orjson.loads(allow_policy)
+    permission = policy.get("redrivePermission")
+    if permission == "denyAll":
+        return False
+    if permission == "byQueue":
+        return source_arn in policy.get("sourceQueueArns", [])
+    return True

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import re
 import struct
-from typing import Any
+from typing import Any, NamedTuple
 
 from cloudlet.protocols.errors import AwsError
 
@@ -39,11 +40,12 @@ def md5_hex(data: bytes) -> str:
 def check_body(body: str) -> None:
     if not body:
         raise AwsError("MissingParameter", "The request must contain the parameter MessageBody.")
-    if _INVALID_CHARS.search(body):
+    bad = _INVALID_CHARS.search(body)
+    if bad:
         raise AwsError(
             "InvalidMessageContents",
-            "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | "
-            "#xE000 to #xFFFD | #x10000 to #x10FFFF",
+            f"Invalid binary character '#x{ord(bad.group()):X}' was found in the message body, the set of "
+            "allowed characters is #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].",
         )
 
 
@@ -99,8 +101,7 @@ def _empty_value(name: str, data_type: str) -> AwsError:
     base = data_type.split(".", 1)[0]
     return AwsError(
         "InvalidParameterValue",
-        f"The message attribute '{name}' must contain non-empty message attribute value for message "
-        f"attribute type '{base}'.",
+        f"Message (user) attribute '{name}' must contain a non-empty value of type '{base}'.",
     )
 
 
@@ -143,25 +144,38 @@ def select_attributes(attributes: dict[str, Any], wanted: list[str]) -> dict[str
     """Message attributes a ReceiveMessage asked for: names, `All`, `.*` or `prefix.*`."""
     if not wanted or not attributes:
         return {}
-    if "All" in wanted or ".*" in wanted:
+    if "All" in wanted or ".*" in wanted or "*" in wanted:
         return attributes
     prefixes = tuple(w[:-1] for w in wanted if w.endswith(".*"))
     exact = set(wanted)
     return {k: v for k, v in attributes.items() if k in exact or (prefixes and k.startswith(prefixes))}
 
 
-def make_receipt(queue_key: str, seq: int, receipt: str) -> str:
-    raw = f"{seq}:{receipt}:{queue_key}".encode()
+class Receipt(NamedTuple):
+    """What a receipt handle names: a message of a queue, one receive of it, and until when."""
+
+    queue_key: str
+    seq: int
+    token: str
+    #: when the receive that issued the handle made the message visible again (ms), if known
+    visible_until: int | None
+
+
+def make_receipt(queue_key: str, seq: int, receipt: str, visible_until: int) -> str:
+    raw = f"{seq}:{receipt}:{visible_until}:{queue_key}".encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 
-def read_receipt(handle: str) -> tuple[str, int, str]:
-    """(queue key, seq, receipt token); ReceiptHandleIsInvalid when it is not one of ours."""
+def read_receipt(handle: str) -> Receipt:
+    """The receipt a handle carries; ReceiptHandleIsInvalid when it is not one of ours."""
     try:
         raw = base64.urlsafe_b64decode(handle.encode() + b"=" * (-len(handle) % 4)).decode()
-        seq_text, receipt, queue_key = raw.split(":", 2)
-        return queue_key, int(seq_text), receipt
-    except (ValueError, UnicodeDecodeError):
+        seq_text, token, rest = raw.split(":", 2)
+        until_text, _, queue_key = rest.partition(":")
+        if until_text.isdigit() and queue_key:
+            return Receipt(queue_key, int(seq_text), token, int(until_text))
+        return Receipt(rest, int(seq_text), token, None)  # a handle issued before deadlines were kept
+    except (ValueError, UnicodeDecodeError, binascii.Error):
         raise AwsError(
             "ReceiptHandleIsInvalid", f'The input receipt handle "{handle}" is not a valid receipt handle.'
         ) from None

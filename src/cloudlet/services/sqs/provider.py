@@ -37,6 +37,21 @@ def _invalid(name: str, value: Any, reason: str) -> AwsError:
     return AwsError("InvalidParameterValue", f"Value {value} for parameter {name} is invalid. Reason: {reason}")
 
 
+def _queue_exists(attr: str) -> AwsError:
+    return AwsError(
+        "QueueNameExists",
+        f"A queue already exists with the same name and a different value for attribute {attr}",
+    )
+
+
+def _with_encryption(attributes: dict[str, str]) -> dict[str, str]:
+    """KMS and SQS-managed encryption exclude each other; KMS brings its data key reuse period."""
+    if attributes.get("KmsMasterKeyId"):
+        attributes["SqsManagedSseEnabled"] = "false"
+        attributes.setdefault("KmsDataKeyReusePeriodSeconds", qattrs.KMS_DATA_KEY_REUSE_DEFAULT)
+    return attributes
+
+
 def _bool(value: str | None) -> bool:
     return str(value).lower() == "true"
 
@@ -73,12 +88,16 @@ class Queue:
     def int_attribute(self, name: str) -> int:
         return int(self.attributes[name])
 
+    def attribute(self, name: str) -> str | None:
+        return self.attributes.get(name, qattrs.DEFAULTS.get(name))
+
     def url(self, ctx: RequestContext) -> str:
         return f"{ctx.base_url}/{self.doc['account']}/{self.name}"
 
 
 class SqsProvider(Provider):
     service = "sqs"
+    helpers = ("queue_by_url", "queue_by_arn", "source_queues_of")
 
     def __init__(self, app) -> None:
         super().__init__(app)
@@ -131,20 +150,19 @@ class SqsProvider(Provider):
                 "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
             )
         settable = qattrs.check_settable(requested, fifo=fifo, creating=True)
-        self._check_redrive(ctx, settable)
+        arn = make_arn("sqs", ctx.region, ctx.account, name)
+        self._check_redrive(settable, arn, fifo)
         key = self._key(ctx.account, ctx.region, name)
         existing = self.store.get(KIND, key)
-        wanted = {**qattrs.DEFAULTS, **(qattrs.FIFO_DEFAULTS if fifo else {}), **settable}
         if existing is not None:
-            for attr, value in wanted.items():
-                if attr == "FifoQueue" and not fifo:
-                    continue
-                if existing["attributes"].get(attr, qattrs.DEFAULTS.get(attr)) != value:
-                    raise AwsError(
-                        "QueueNameExists",
-                        f"A queue already exists with the same name and a different value for attribute {attr}",
-                    )
+            # Only what the request names is compared, against the queue's current values.
+            if fifo != existing.get("fifo", False):
+                raise _queue_exists("FifoQueue")
+            for attr, value in settable.items():
+                if Queue(key, existing).attribute(attr) != value:
+                    raise _queue_exists(attr)
             return {"QueueUrl": Queue(key, existing).url(ctx)}
+        wanted = _with_encryption({**qattrs.DEFAULTS, **(qattrs.FIFO_DEFAULTS if fifo else {}), **settable})
         tags = dict(params.get("tags") or {})
         if len(tags) > _MAX_TAGS:
             raise AwsError("InvalidParameterValue", f"Too many tags added for queue {name}.")
@@ -153,7 +171,7 @@ class SqsProvider(Provider):
             "name": name,
             "account": ctx.account,
             "region": ctx.region,
-            "arn": make_arn("sqs", ctx.region, ctx.account, name),
+            "arn": arn,
             "fifo": fifo,
             "created": now,
             "modified": now,

@@ -1,0 +1,87 @@
+"""Durable means durable: what an API call acknowledged survives kill -9 and a restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from conftest import CloudletProcess, http
+
+
+def test_messages_survive_kill_9(cloudlet_process: CloudletProcess):
+    cloudlet_process.start()
+    sqs = cloudlet_process.client("sqs")
+    url = sqs.create_queue(QueueName="durable", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    sent = {sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")["MessageId"] for i in range(50)}
+    batch = sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"b{i}"} for i in range(10)]
+    )
+    sent |= {entry["MessageId"] for entry in batch["Successful"]}
+    cloudlet_process.kill()
+
+    cloudlet_process.start()
+    sqs = cloudlet_process.client("sqs")
+    url = sqs.get_queue_url(QueueName="durable")["QueueUrl"]
+    received = set()
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            received.add(message["MessageId"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert received == sent
+
+
+def test_deleted_messages_stay_deleted_after_kill_9(cloudlet_process: CloudletProcess):
+    cloudlet_process.start()
+    sqs = cloudlet_process.client("sqs")
+    url = sqs.create_queue(QueueName="acked")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="once")
+    message = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    cloudlet_process.kill()
+
+    cloudlet_process.start()
+    sqs = cloudlet_process.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_queues_and_attributes_survive_a_clean_restart(cloudlet_process: CloudletProcess):
+    cloudlet_process.start()
+    sqs = cloudlet_process.client("sqs")
+    dlq_url = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sqs.create_queue(
+        QueueName="jobs.fifo",
+        Attributes={
+            "FifoQueue": "true",
+            "ContentBasedDeduplication": "true",
+            "RedrivePolicy": f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"3"}}',
+        },
+        tags={"team": "core"},
+    )
+    os.kill(cloudlet_process.proc.pid, signal.SIGTERM)
+    cloudlet_process.proc.wait(timeout=10)
+
+    cloudlet_process.start()
+    sqs = cloudlet_process.client("sqs")
+    url = sqs.get_queue_url(QueueName="jobs.fifo")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["FifoQueue"] == "true"
+    assert attributes["ContentBasedDeduplication"] == "true"
+    assert dlq_arn in attributes["RedrivePolicy"]
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"team": "core"}
+
+
+def test_ephemeral_leaves_nothing_behind(cloudlet_process: CloudletProcess):
+    cloudlet_process.start("--ephemeral")
+    status, _, body = http("GET", cloudlet_process.endpoint + "/_cloudlet/info")
+    assert status == 200
+    assert b'"ephemeral":true' in body
+    cloudlet_process.stop()
+    assert not cloudlet_process.data_dir.exists()

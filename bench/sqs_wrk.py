@@ -18,6 +18,7 @@ import textwrap
 import time
 
 import boto3
+import orjson
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -51,9 +52,8 @@ def lua_string(text: str) -> str:
 
 
 def send_script(endpoint: str, url: str) -> str:
-    body = (
-        '{"QueueUrl":"%s","MessageBody":"hello from wrk, a message of a typical small size"}' % url
-    )
+    message = {"QueueUrl": url, "MessageBody": "hello from wrk, a message of a typical small size"}
+    body = orjson.dumps(message).decode()
     headers = signed_headers(endpoint, "SendMessage", body)
     lines = "\n".join(
         f"wrk.headers[ {lua_string(k)} ] = {lua_string(v)}" for k, v in headers.items()
@@ -62,7 +62,7 @@ def send_script(endpoint: str, url: str) -> str:
 
 
 def receive_delete_script(endpoint: str, url: str, batch: int) -> str:
-    receive = '{"QueueUrl":"%s","MaxNumberOfMessages":%d,"VisibilityTimeout":60}' % (url, batch)
+    receive = orjson.dumps({"QueueUrl": url, "MaxNumberOfMessages": batch, "VisibilityTimeout": 60}).decode()
     rh = signed_headers(endpoint, "ReceiveMessage", receive)
     dh = signed_headers(endpoint, "DeleteMessageBatch" if batch > 1 else "DeleteMessage", "{}")
     return (

@@ -13,7 +13,7 @@ from conftest import http
 
 
 def test_health_answers_when_ready(endpoint):
-    status, headers, body = http("GET", endpoint + "/_cloudlet/health")
+    status, _, body = http("GET", endpoint + "/_cloudlet/health")
     assert status == 200
     assert orjson.loads(body)["status"] == "ready"
 

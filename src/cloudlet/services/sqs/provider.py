@@ -156,8 +156,6 @@ class SqsProvider(Provider):
         existing = self.store.get(KIND, key)
         if existing is not None:
             # Only what the request names is compared, against the queue's current values.
-            if fifo != existing.get("fifo", False):
-                raise _queue_exists("FifoQueue")
             for attr, value in settable.items():
                 if Queue(key, existing).attribute(attr) != value:
                     raise _queue_exists(attr)
@@ -208,7 +206,7 @@ class SqsProvider(Provider):
                 raise AwsError("InvalidParameterValue", "Invalid NextToken value.") from None
         end = start + (limit or 1000)
         result: dict[str, Any] = {}
-        if urls[start:end] or limit is None:
+        if urls[start:end]:
             result[field] = urls[start:end]
         if limit is not None and end < len(urls):
             result["NextToken"] = base64.urlsafe_b64encode(str(end).encode()).decode()
@@ -265,23 +263,32 @@ class SqsProvider(Provider):
     def set_queue_attributes(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
         changes = qattrs.check_settable(dict(params.get("Attributes") or {}), fifo=queue.fifo, creating=False)
-        self._check_redrive(ctx, changes)
+        self._check_redrive(changes, queue.arn, queue.fifo)
         attributes = dict(queue.attributes)
         for name, value in changes.items():
             if value == "" and name in ("Policy", "RedrivePolicy", "RedriveAllowPolicy", "KmsMasterKeyId"):
                 attributes.pop(name, None)
             else:
                 attributes[name] = value
+        if changes.get("SqsManagedSseEnabled") == "true":
+            attributes.pop("KmsMasterKeyId", None)
+        if "KmsMasterKeyId" not in attributes:
+            attributes.pop("KmsDataKeyReusePeriodSeconds", None)
+        attributes = _with_encryption(attributes)
         self.store.put(KIND, queue.key, {**queue.doc, "attributes": attributes, "modified": int(self.clock.now())})
 
-    def _check_redrive(self, ctx: RequestContext, attributes: dict[str, str]) -> None:
-        if attributes.get("RedrivePolicy"):
-            target, _ = qattrs.parse_redrive_policy(attributes["RedrivePolicy"])
-            if self.queue_by_arn(target) is None:
-                raise AwsError(
-                    "InvalidParameterValue",
-                    f"Value {attributes['RedrivePolicy']} for parameter RedrivePolicy is invalid. Reason: "
-                    "Dead letter target does not exist.",
+    def _check_redrive(self, attributes: dict[str, str], source_arn: str, fifo: bool) -> None:
+        policy = attributes.get("RedrivePolicy")
+        if policy:
+            target_arn, _ = qattrs.parse_redrive_policy(policy)
+            target = self.queue_by_arn(target_arn)
+            if target is None:
+                raise qattrs.redrive_policy_error(policy, "Dead letter target does not exist.")
+            if target.fifo != fifo:
+                raise qattrs.redrive_policy_error(policy, "Dead-letter queue must be same type of queue as the source..")
+            if not qattrs.redrive_allowed(target.attributes.get("RedriveAllowPolicy"), source_arn):
+                raise qattrs.redrive_policy_error(
+                    policy, "Source queue is not allowed by the RedriveAllowPolicy of the dead-letter target."
                 )
         if attributes.get("RedriveAllowPolicy"):
             qattrs.parse_redrive_allow_policy(attributes["RedriveAllowPolicy"])
@@ -309,7 +316,7 @@ class SqsProvider(Provider):
         queue = self.queue_by_url(ctx, params["QueueUrl"])
         label = params["Label"]
         policy = orjson.loads(queue.attributes["Policy"]) if queue.attributes.get("Policy") else None
-        policy = policy or {"Version": "2012-10-17", "Id": f"{queue.arn}/SQSDefaultPolicy", "Statement": []}
+        policy = policy or {"Version": "2008-10-17", "Id": f"{queue.arn}/SQSDefaultPolicy", "Statement": []}
         if any(s.get("Sid") == label for s in policy["Statement"]):
             raise _invalid("Label", label, "Already exists.")
         if not params["AWSAccountIds"] or not params["Actions"]:
@@ -333,7 +340,7 @@ class SqsProvider(Provider):
         policy = orjson.loads(queue.attributes["Policy"]) if queue.attributes.get("Policy") else {"Statement": []}
         kept = [s for s in policy.get("Statement", []) if s.get("Sid") != label]
         if len(kept) == len(policy.get("Statement", [])):
-            raise _invalid("Label", label, "can't find label on existing policy.")
+            raise _invalid("Label", label, "can't find label.")
         policy["Statement"] = kept
         self._set_policy(queue, policy if kept else None)
 

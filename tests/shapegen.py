@@ -8,6 +8,7 @@ botocore's parser.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from hypothesis import strategies as st
@@ -57,8 +58,10 @@ def values(shape: Shape, *, depth: int = 0, location: str | None = None) -> st.S
         high = shape.raw.get("max", 2**31 - 1 if kind == "integer" else 2**53)
         return st.integers(min_value=int(low), max_value=int(high))
     if kind in ("float", "double"):
-        # Halves are exact in every text and binary encoding.
-        return st.integers(min_value=-(10**6), max_value=10**6).map(lambda i: i / 2)
+        # Halves are exact in every text and binary encoding; the model's range is honoured.
+        low = math.ceil(shape.raw.get("min", -(10**6)) * 2)
+        high = math.floor(shape.raw.get("max", 10**6) * 2)
+        return st.integers(min_value=low, max_value=high).map(lambda i: i / 2)
     if kind == "boolean":
         return st.booleans()
     if kind == "timestamp":
@@ -67,14 +70,17 @@ def values(shape: Shape, *, depth: int = 0, location: str | None = None) -> st.S
         return st.binary(min_size=0 if not header else 1, max_size=16)
     if kind == "list":
         low = shape.raw.get("min", 0) or 0
-        high = max(low, 0 if depth > 3 else 3)
+        high = min(max(low, 0 if depth > 3 else 3), shape.raw.get("max", 3))
         return st.lists(values(shape.member, depth=depth + 1), min_size=low, max_size=high)
     if kind == "map":
-        high = 0 if depth > 3 else 3
+        low = shape.raw.get("min", 0) or 0  # the model's minimum entry count (e.g. tags: 1)
+        high = min(max(low, 0 if depth > 3 else 3), shape.raw.get("max", 3))
         keys = _text(shape.key, header=header).filter(bool)
         if header:
             keys = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=8)
-        return st.dictionaries(keys, values(shape.value, depth=depth + 1, location=location), max_size=high)
+        return st.dictionaries(
+            keys, values(shape.value, depth=depth + 1, location=location), min_size=low, max_size=high
+        )
     if kind == "structure":
         return structures(shape, depth=depth)
     raise TypeError(f"no strategy for shape type {kind}")

@@ -30,13 +30,18 @@ from xml.etree import ElementTree
 
 import botocore.session
 import pytest
-from botocore.awsrequest import AWSResponse, HeadersDict, create_request_object, prepare_request_dict
+from botocore.awsrequest import (
+    AWSResponse,
+    HeadersDict,
+    create_request_object,
+    prepare_request_dict,
+)
 from botocore.config import Config
 from botocore.handlers import parse_get_bucket_location
 from botocore.parsers import create_parser
 from botocore.response import StreamingBody
 from botocore.serialize import create_serializer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -53,7 +58,6 @@ FAST = settings(
     max_examples=3,
     deadline=None,
     database=None,
-    derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
 
@@ -147,30 +151,57 @@ def _expected_request(protocol: str, shape: Shape | None, params: dict[str, Any]
             del out[name]  # nothing on the wire
         elif name == payload and member.type in ("blob", "string") and value in (b"", ""):
             del out[name]
-        elif name == payload and value is None and member.type == "structure" and protocol == "rest-json":
+        elif (
+            name == payload
+            and value is None
+            and member.type == "structure"
+            and protocol == "rest-json"
+        ):
             out[name] = {}  # botocore sends {} for an absent structure payload
+    if protocol == "rest-xml":
+        out = _xml_comparable(shape, out)
     return out
 
 
-def _drop_empty_flattened(shape: Shape, value: Any) -> Any:
-    """XML carries an empty flattened list or map as no element at all."""
+def _xml_tag(name: str, member: Shape) -> str:
+    """The element name botocore's XML parser reads a member from."""
+    if member.type == "list" and member.flattened and member.member.location_name:
+        return member.member.location_name
+    return member.location_name or name
+
+
+def _xml_comparable(shape: Shape, value: Any) -> Any:
+    """What XML can carry of a value.
+
+    An empty flattened list or map is no element at all. Members sharing one element name (the
+    deprecated S3 notification shapes have `Event` and a flattened `Events` of `<Event>`) are
+    read from the same elements by botocore, exactly as from AWS: they are left out of the
+    comparison.
+    """
     kind = shape.type
     if kind == "structure" and isinstance(value, dict) and not shape.is_document:
+        members = shape.members
+        tags = [_xml_tag(n, m) for n, m in members.items() if not m.location]
+        shared = {t for t in tags if tags.count(t) > 1}
         out = {}
         for name, item in value.items():
-            member = shape.members[name]
+            member = members[name]
             if member.flattened and member.type in ("list", "map") and not item:
                 continue
-            out[name] = _drop_empty_flattened(member, item)
+            if not member.location and _xml_tag(name, member) in shared:
+                continue
+            out[name] = _xml_comparable(member, item)
         return out
     if kind == "list":
-        return [_drop_empty_flattened(shape.member, v) for v in value]
+        return [_xml_comparable(shape.member, v) for v in value]
     if kind == "map":
-        return {k: _drop_empty_flattened(shape.value, v) for k, v in value.items()}
+        return {k: _xml_comparable(shape.value, v) for k, v in value.items()}
     return value
 
 
-def _expected_response(protocol: str, shape: Shape, result: dict[str, Any], status: int) -> dict[str, Any]:
+def _expected_response(
+    protocol: str, shape: Shape, result: dict[str, Any], status: int
+) -> dict[str, Any]:
     out = dict(result)
     for name, member in shape.members.items():
         if member.location == "statusCode":
@@ -182,17 +213,34 @@ def _expected_response(protocol: str, shape: Shape, result: dict[str, Any], stat
         elif name == shape.payload_member:
             out.setdefault(name, _payload_default(shape, member))
     if protocol == "rest-xml":
-        out = _drop_empty_flattened(shape, out)
+        out = _xml_comparable(shape, out)
     return out
 
 
 # -- requests and responses ----------------------------------------------------------------------
 
 
+# The @given tests are one-line calls: hypothesis re-reads a test's source for every run (its
+# database key), which costs time in proportion to the source's length.
+
+
 @pytest.mark.parametrize(("service", "operation"), _operations())
 @FAST
 @given(data=st.data())
+@seed(20060301)  # reproducible across runs, like the rest of the suite
 def test_request_roundtrip(service: str, operation: str, data: st.DataObject) -> None:
+    _check_request(service, operation, data)
+
+
+@pytest.mark.parametrize(("service", "operation"), _operations())
+@FAST
+@given(data=st.data())
+@seed(20060301)  # reproducible across runs, like the rest of the suite
+def test_response_roundtrip(service: str, operation: str, data: st.DataObject) -> None:
+    _check_response(service, operation, data)
+
+
+def _check_request(service: str, operation: str, data: st.DataObject) -> None:
     codec = _codec(service)
     ours = codec.model.operation(operation)
     params = data.draw(operation_inputs(ours), label="params")
@@ -211,17 +259,14 @@ def test_request_roundtrip(service: str, operation: str, data: st.DataObject) ->
     assert parsed == _expected_request(codec.protocol, ours.input, params)
 
 
-@pytest.mark.parametrize(("service", "operation"), _operations())
-@FAST
-@given(data=st.data())
-def test_response_roundtrip(service: str, operation: str, data: st.DataObject) -> None:
+def _check_response(service: str, operation: str, data: st.DataObject) -> None:
     codec = _codec(service)
     ours = codec.model.operation(operation)
     output = ours.output
     if output is not None and any(m.is_event_stream for m in output.members.values()):
         pytest.skip("event-stream responses are framed by an event-stream writer, not the codec")
     result = data.draw(operation_outputs(ours), label="result")
-    for name, member in (output.members.items() if output else ()):
+    for name, member in output.members.items() if output else ():
         if member.location == "statusCode" and name in result:
             result[name] = 200 + result[name] % 3  # a success status, or botocore reads an error
     response = codec.serialize(ours, result, "req-1")
@@ -230,7 +275,9 @@ def test_response_roundtrip(service: str, operation: str, data: st.DataObject) -
     wire = _response_dict(response, streaming=op_model.has_streaming_output)
     parsed = create_parser(codec.protocol).parse(wire, op_model.output_shape)
     if (service, operation) == ("s3", "GetBucketLocation"):
+        # botocore reads this document with a handler; an empty element (us-east-1) is None.
         parse_get_bucket_location(parsed, SimpleNamespace(raw=True, content=response.body))
+        result.setdefault("LocationConstraint", None)
     metadata = parsed.pop("ResponseMetadata")
     if op_model.has_streaming_output:
         name = output.payload_member
@@ -240,8 +287,10 @@ def test_response_roundtrip(service: str, operation: str, data: st.DataObject) -
     assert 200 <= response.status < 300
     if output is None:
         assert parsed == {}
-    else:
-        assert parsed == _expected_response(codec.protocol, output, result, response.status)
+        return
+    if codec.protocol == "rest-xml":
+        parsed = _xml_comparable(output, parsed)
+    assert parsed == _expected_response(codec.protocol, output, result, response.status)
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -263,11 +312,18 @@ def _parse_error(service: str, response: HttpResponse) -> tuple[dict[str, Any], 
 @pytest.mark.parametrize(("service", "shape_name"), _error_shapes())
 @settings(FAST, max_examples=2)
 @given(data=st.data())
+@seed(20060301)  # reproducible across runs, like the rest of the suite
 def test_modeled_error_roundtrip(service: str, shape_name: str, data: st.DataObject) -> None:
+    _check_modeled_error(service, shape_name, data)
+
+
+def _check_modeled_error(service: str, shape_name: str, data: st.DataObject) -> None:
     codec = _codec(service)
     shape = codec.model.error_shapes[shape_name]
     message_member = _message_member(shape)  # carried by AwsError.message, not by fields
-    fields = {k: v for k, v in data.draw(structures(shape), label="fields").items() if k != message_member}
+    fields = {
+        k: v for k, v in data.draw(structures(shape), label="fields").items() if k != message_member
+    }
     error = AwsError(shape_name, "it went wrong", fields=fields)
     wire_code, status, _ = codec.error_code_and_status(error)
 
@@ -287,11 +343,13 @@ def test_modeled_error_roundtrip(service: str, shape_name: str, data: st.DataObj
 @pytest.mark.parametrize("service", SERVICES)
 def test_unmodeled_error(service: str) -> None:
     codec = _codec(service)
-    response = codec.serialize_error(AwsError("SomethingUnusual", "odd <&> \"x\"", status=418), None, "r")
+    response = codec.serialize_error(
+        AwsError("SomethingUnusual", 'odd <&> "x"', status=418), None, "r"
+    )
     generic, _ = _parse_error(service, response)
     assert response.status == 418
     assert generic["Error"]["Code"] == "SomethingUnusual"
-    assert generic["Error"]["Message"] == "odd <&> \"x\""
+    assert generic["Error"]["Message"] == 'odd <&> "x"'
 
 
 # -- S3 and Lambda through a real botocore client ------------------------------------------------
@@ -322,8 +380,12 @@ class _Served:
             body = body.read()
         if isinstance(body, str):
             body = body.encode()
-        headers = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
-        operation, params = self.codec.parse(HttpRequest(request.method, url.path, url.query, headers, body))
+        headers = {
+            k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()
+        }
+        operation, params = self.codec.parse(
+            HttpRequest(request.method, url.path, url.query, headers, body)
+        )
         self.seen = (operation.name, params)
         try:
             self.wire = self.codec.serialize(operation, self.handler(operation, params), "req-1")
@@ -398,7 +460,9 @@ def test_s3_list_objects_v2_matches_aws_example() -> None:
     wire = served.wire
     assert wire is not None and wire.status == 200
     assert wire.body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n')
-    assert _canonical(ElementTree.fromstring(wire.body)) == _canonical(ElementTree.fromstring(AWS_LIST_OBJECTS_V2))
+    assert _canonical(ElementTree.fromstring(wire.body)) == _canonical(
+        ElementTree.fromstring(AWS_LIST_OBJECTS_V2)
+    )
     assert wire.headers["Content-Type"] == "application/xml"
     assert wire.headers["x-amz-request-id"] == "req-1"
     assert wire.headers["x-amz-id-2"]
@@ -419,7 +483,9 @@ AWS_NO_SUCH_KEY = b"""<?xml version="1.0" encoding="UTF-8"?>
 def test_s3_no_such_key_matches_aws_example() -> None:
     codec = _codec("s3")
     error = AwsError(
-        "NoSuchKey", "The resource you requested does not exist", fields={"Resource": "/mybucket/myfoto.jpg"}
+        "NoSuchKey",
+        "The resource you requested does not exist",
+        fields={"Resource": "/mybucket/myfoto.jpg"},
     )
     wire = codec.serialize_error(error, codec.model.operation("GetObject"), "4442587FB7D0A2F9")
 
@@ -463,7 +529,10 @@ def test_s3_get_bucket_location_and_empty_put() -> None:
 
     served.handler = lambda op, params: {}
     served.client.put_bucket_tagging(Bucket="b", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
-    assert served.seen == ("PutBucketTagging", {"Bucket": "b", "Tagging": {"TagSet": [{"Key": "k", "Value": "v"}]}})
+    name, params = served.seen or ("", {})
+    assert name == "PutBucketTagging"
+    assert params["Tagging"] == {"TagSet": [{"Key": "k", "Value": "v"}]}
+    assert params["ChecksumAlgorithm"] == "CRC32"  # boto3's flexible checksums header
     assert served.wire is not None and served.wire.status == 200 and served.wire.body == b""
 
 
@@ -471,7 +540,11 @@ def test_s3_object_keys_and_metadata_path_style() -> None:
     served = _served("s3")
     served.handler = lambda op, params: {"ETag": '"abc"'}
     served.client.put_object(
-        Bucket="bucket", Key="dir/sub dir/a+b%c.txt", Body=b"hello", Metadata={"Color": "blue"}, ContentType="text/plain"
+        Bucket="bucket",
+        Key="dir/sub dir/a+b%c.txt",
+        Body=b"hello",
+        Metadata={"Color": "blue"},
+        ContentType="text/plain",
     )
     name, params = served.seen or ("", {})
     assert name == "PutObject"
@@ -479,6 +552,35 @@ def test_s3_object_keys_and_metadata_path_style() -> None:
     assert params["Body"] == b"hello"
     assert params["Metadata"] == {"color": "blue"}  # HTTP header names are case-insensitive
     assert params["ContentType"] == "text/plain"
+
+
+def test_s3_acl_grantee_type_is_an_xsi_attribute() -> None:
+    """S3 writes the grantee type as `xsi:type` (GetBucketAcl in the S3 API reference)."""
+    served = _served("s3")
+    grants = [
+        {
+            "Grantee": {"Type": "CanonicalUser", "ID": "abc", "DisplayName": "me"},
+            "Permission": "FULL_CONTROL",
+        },
+        {
+            "Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
+            "Permission": "READ",
+        },
+    ]
+    served.handler = lambda op, params: {"Owner": {"ID": "abc"}, "Grants": grants}
+    assert served.client.get_bucket_acl(Bucket="b")["Grants"] == grants
+    assert served.wire is not None
+    assert (
+        b'<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">'
+        in served.wire.body
+    )
+    served.handler = lambda op, params: {}
+    served.client.put_bucket_acl(
+        Bucket="b", AccessControlPolicy={"Grants": grants, "Owner": {"ID": "abc"}}
+    )
+    name, params = served.seen or ("", {})
+    assert name == "PutBucketAcl"
+    assert params["AccessControlPolicy"] == {"Grants": grants, "Owner": {"ID": "abc"}}
 
 
 @pytest.mark.parametrize(
@@ -505,7 +607,9 @@ def test_s3_object_keys_and_metadata_path_style() -> None:
         ("POST", "/b/k", "select&select-type=2", {}, "SelectObjectContent"),
     ],
 )
-def test_s3_routing(method: str, path: str, query: str, headers: dict[str, str], expected: str) -> None:
+def test_s3_routing(
+    method: str, path: str, query: str, headers: dict[str, str], expected: str
+) -> None:
     operation, _ = _codec("s3").parse(HttpRequest(method, path, query, headers))
     assert operation.name == expected
 
@@ -531,7 +635,11 @@ def test_lambda_invoke() -> None:
         "POST",
         "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Amy-function/invocations",
         "Qualifier=prod",
-        {"x-amz-invocation-type": "Event", "x-amz-log-type": "Tail", "content-type": "application/json"},
+        {
+            "x-amz-invocation-type": "Event",
+            "x-amz-log-type": "Tail",
+            "content-type": "application/json",
+        },
         b'{"key": 1}',
     )
     operation, params = codec.parse(request)
@@ -545,7 +653,11 @@ def test_lambda_invoke() -> None:
     }
 
     accepted = codec.serialize(operation, {"StatusCode": 202, "Payload": b""}, "rid")
-    assert (accepted.status, accepted.body, accepted.headers["x-amzn-RequestId"]) == (202, b"", "rid")
+    assert (accepted.status, accepted.body, accepted.headers["x-amzn-RequestId"]) == (
+        202,
+        b"",
+        "rid",
+    )
 
     served = _served("lambda")
     served.handler = lambda op, params: {
@@ -554,7 +666,9 @@ def test_lambda_invoke() -> None:
         "FunctionError": "Unhandled",
         "ExecutedVersion": "$LATEST",
     }
-    answer = served.client.invoke(FunctionName="my-function", InvocationType="RequestResponse", Payload=b"{}")
+    answer = served.client.invoke(
+        FunctionName="my-function", InvocationType="RequestResponse", Payload=b"{}"
+    )
     assert served.seen == (
         "Invoke",
         {"FunctionName": "my-function", "InvocationType": "RequestResponse", "Payload": b"{}"},
@@ -570,7 +684,9 @@ def test_lambda_error_through_client() -> None:
     served = _served("lambda")
 
     def missing(op: Any, params: dict[str, Any]) -> dict[str, Any]:
-        raise AwsError("ResourceNotFoundException", "Function not found: x", fields={"Type": "User"})
+        raise AwsError(
+            "ResourceNotFoundException", "Function not found: x", fields={"Type": "User"}
+        )
 
     served.handler = missing
     with pytest.raises(served.client.exceptions.ResourceNotFoundException) as caught:

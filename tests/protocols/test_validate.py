@@ -6,13 +6,22 @@ models botocore ships; where AWS's text quotes an older pattern, the current mod
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cloudlet.protocols import validate as validate_module
 from cloudlet.protocols.errors import ParamValidationError
 from cloudlet.protocols.model import load_service_model
 from cloudlet.protocols.validate import validate
+from shapegen import operation_inputs
 
 ROLE = "arn:aws:iam::123456789012:role/r"
 
@@ -247,3 +256,31 @@ def test_map_of_structures_checks_each_value() -> None:
         "1 validation error detected: Value null at 'messageAttributes.color.member.dataType' "
         "failed to satisfy constraint: Member must not be null"
     )
+
+
+# -- no false alarms -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def patterns_off(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Patterns off: the generated strings honour lengths and enums, not the model's patterns."""
+    caches = (validate_module._VIOLATIONS, validate_module._CHECKERS, validate_module._CHILDREN)
+    for cache in caches:
+        cache.clear()
+    monkeypatch.setattr(validate_module, "_compiled", lambda pattern: None)
+    yield
+    for cache in caches:
+        cache.clear()
+
+
+@pytest.mark.parametrize(
+    "service", ["sqs", "events", "logs", "stepfunctions", "cloudwatch", "lambda"]
+)
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_generated_valid_inputs_pass(service: str, data: st.DataObject, patterns_off: None) -> None:
+    model = load_service_model(service)
+    operation = model.operation(
+        data.draw(st.sampled_from(model.operation_names), label="operation")
+    )
+    validate(operation.input, data.draw(operation_inputs(operation), label="params"))

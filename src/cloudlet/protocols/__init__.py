@@ -81,13 +81,14 @@ class Codec:
     # helpers shared by the codecs ------------------------------------------------------------
     def error_code_and_status(self, error: AwsError) -> tuple[str, int, bool]:
         """The wire code, HTTP status and sender-fault flag of an error, from the model if it knows it."""
-        from cloudlet.protocols.quirks import QUERY_ERROR_CODES
+        from cloudlet.protocols.quirks import QUERY_ERROR_CODES, QUERY_ERROR_STATUS
 
         shape = self.model.error_shapes.get(error.code)
         if shape is None:
             return error.code, error.status, error.sender_fault
         code = QUERY_ERROR_CODES.get(self.model.name, {}).get(shape.name, shape.error_code)
-        return code, shape.error_status, shape.error_sender_fault
+        status = QUERY_ERROR_STATUS.get(self.model.name, {}).get(shape.name, shape.error_status)
+        return code, status, shape.error_sender_fault
 
 
 _CODECS = {

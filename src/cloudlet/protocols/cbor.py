@@ -1,6 +1,8 @@
 """The `smithy-rpc-v2-cbor` protocol: POST /service/<Service>/operation/<Operation>, CBOR bodies.
 
-Used by CloudWatch (its default protocol in current SDKs). The document model is awsJson's —
+Used by CloudWatch: the first protocol its model lists, which newer SDKs speak (botocore prefers
+the `json` protocol the model also lists, so boto3 reaches CloudWatch through the json codec).
+The document model is awsJson's —
 structures as maps keyed by member name, errors as `{"__type": ..., "message": ...}` — so the
 value walk is shared with `protocols.json`; only the leaves differ: blobs are CBOR byte strings
 and timestamps are epoch seconds under CBOR tag 1, both native, so nothing is base64 or text.
@@ -49,7 +51,7 @@ class CborCodec(Codec):
         try:
             # cbor2 turns tag 1 into aware datetimes and joins indefinite-length items.
             data = cbor2.loads(body)
-        except (cbor2.CBORDecodeError, ValueError):
+        except (cbor2.CBORError, ValueError, TypeError):
             raise ParamValidationError("malformed", _MALFORMED) from None
         if not isinstance(data, dict):
             raise ParamValidationError("malformed", _MALFORMED)

@@ -48,7 +48,21 @@ def load_service_model(service: str) -> ServiceModel:
     else:
         with open(base, "rb") as fh:
             raw = orjson.loads(fh.read())
+    extras = os.path.join(root, version, "service-2.sdk-extras.json")
+    if os.path.exists(extras):
+        # botocore merges these into the model it serializes with (S3's `Expires` becomes a
+        # timestamp, so boto3 sends and reads an HTTP date): the wire follows the merged model.
+        with open(extras, "rb") as fh:
+            _deep_merge(raw, orjson.loads(fh.read()).get("merge", {}))
     return ServiceModel(service, raw)
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
 
 
 class ServiceModel:

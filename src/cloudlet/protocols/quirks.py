@@ -212,4 +212,12 @@ XML_RESPONSE_ROOTS: dict[str, dict[str, str]] = {
 #: the model cannot express: GetBucketLocation answers
 #: `<LocationConstraint xmlns="...">eu-west-1</LocationConstraint>` (empty for us-east-1), and
 #: botocore reads it with a dedicated handler (parse_get_bucket_location).
-XML_TEXT_ROOT_OUTPUTS: dict[tuple[str, str], str] = {("s3", "GetBucketLocation"): "LocationConstraint"}
+XML_TEXT_ROOT_OUTPUTS: dict[tuple[str, str], str] = {
+    ("s3", "GetBucketLocation"): "LocationConstraint"
+}
+
+#: HTTP statuses of former query services' errors that their current model no longer carries
+#: (the JSON-era SQS model dropped its `error` traits; AWS still answers these with 403).
+QUERY_ERROR_STATUS: dict[str, dict[str, int]] = {
+    "sqs": {"OverLimit": 403, "PurgeQueueInProgress": 403, "RequestThrottled": 403},
+}

@@ -36,7 +36,8 @@ class _Route:
 
     operation: Operation
     label_names: tuple[str, ...]  # label of each bound path value, in path order
-    literals: tuple[tuple[str, str | None], ...]  # query literals of the URI: ?uploads, ?list-type=2
+    #: query literals of the URI: ?uploads -> ("uploads", None), ?list-type=2 -> ("list-type", "2")
+    literals: tuple[tuple[str, str | None], ...]
     literal_keys: frozenset[str]
     required_query: tuple[str, ...]
     required_headers: tuple[str, ...]
@@ -188,7 +189,8 @@ class RouteTable:
                 route = pattern.choose(query, headers)
                 if route is not None:
                     return route, {
-                        label: unquote(raw) for label, raw in zip(route.label_names, values, strict=True)
+                        label: unquote(raw)
+                        for label, raw in zip(route.label_names, values, strict=True)
                     }
         raise UnknownOperation(f"No operation matches {method} {path}")
 
@@ -248,7 +250,7 @@ class Bindings:
     has_body: bool  # members without a location travel in a JSON/XML body
     located: frozenset[str]  # members bound outside the body
     out: dict[str, tuple[int, str, Shape]]  # member -> (location, wire name as modeled, shape)
-    content_type: str  # the header name a Content-Type member writes, else "Content-Type"
+    content_type: str | None  # the header a Content-Type member writes (it then owns the header)
 
 
 def compile_bindings(shape: Shape) -> Bindings:
@@ -258,7 +260,7 @@ def compile_bindings(shape: Shape) -> Bindings:
     header_maps: list[tuple[str, str]] = []
     out: dict[str, tuple[int, str, Shape]] = {}
     query_map: tuple[str, Shape] | None = None
-    content_type = "Content-Type"
+    content_type = None
     payload_name = shape.payload_member
     has_body = False
     for name, member in shape.members.items():
@@ -457,7 +459,9 @@ class RestCodec(Codec):
         """A structure (or document) payload member from the body."""
         raise NotImplementedError
 
-    def encode_body(self, operation: Operation, bindings: Bindings, values: dict[str, Any]) -> bytes:
+    def encode_body(
+        self, operation: Operation, bindings: Bindings, values: dict[str, Any]
+    ) -> bytes:
         """The structured body holding `values` (body members of the output shape)."""
         raise NotImplementedError
 
@@ -500,7 +504,9 @@ class RestCodec(Codec):
                 try:
                     return {name: body.decode()}
                 except UnicodeDecodeError:
-                    raise ParamValidationError("malformed", "The request body is not valid UTF-8") from None
+                    raise ParamValidationError(
+                        "malformed", "The request body is not valid UTF-8"
+                    ) from None
             if body.isspace():
                 return {}
             return {name: self.decode_payload(shape, body)}
@@ -512,23 +518,27 @@ class RestCodec(Codec):
         return params
 
     # -- responses -----------------------------------------------------------------------------
-    def serialize(self, operation: Operation, result: dict[str, Any], request_id: str) -> HttpResponse:
+    def serialize(
+        self, operation: Operation, result: dict[str, Any], request_id: str
+    ) -> HttpResponse:
         headers = self.response_headers(request_id)
         status = operation.response_code
         shape = operation.output
-        if shape is None or shape.is_event_stream:
+        if shape is None:
             return HttpResponse(status, headers, b"")
         b = self.bindings(shape)
         override, values, payload = write_bindings(b, result or {}, headers)
         if b.payload is not None:
             name, pshape = b.payload
             if pshape.is_event_stream:
-                raise NotImplementedError(f"{operation.name}: event stream responses are not supported")
+                raise NotImplementedError(
+                    f"{operation.name}: event stream responses are not supported"
+                )
             if payload is None:
                 body = b""
             elif b.raw_payload:
                 body = raw_body(payload)
-                if b.content_type not in headers:
+                if body and b.content_type is None:
                     headers["Content-Type"] = "application/octet-stream"
             else:
                 body = self.encode_payload(name, pshape, payload)
@@ -536,7 +546,7 @@ class RestCodec(Codec):
             body = self.encode_body(operation, b, values)
         else:
             body = b""
-        if body and b.content_type not in headers:
+        if body and b.content_type is None and "Content-Type" not in headers:
             headers["Content-Type"] = self.body_content_type
         return HttpResponse(override if override is not None else status, headers, body)
 
@@ -602,6 +612,8 @@ def _bind_headers(b: Bindings, headers: dict[str, str], params: dict[str, Any]) 
             if entry is not None:
                 params[entry[0]] = from_text(entry[1], value, header=True)
     for prefix, member in b.header_maps:
-        found = {name[len(prefix) :]: value for name, value in headers.items() if name.startswith(prefix)}
+        found = {
+            name[len(prefix) :]: value for name, value in headers.items() if name.startswith(prefix)
+        }
         if found:
             params[member] = found

@@ -47,14 +47,18 @@ class RestJsonCodec(RestCodec):
             raise ParamValidationError("malformed", _MALFORMED)
         return decode_value(shape, data)
 
-    def encode_body(self, operation: Operation, bindings: Bindings, values: dict[str, Any]) -> bytes:
+    def encode_body(
+        self, operation: Operation, bindings: Bindings, values: dict[str, Any]
+    ) -> bytes:
         return orjson.dumps(encode_structure(bindings.shape, values)) if values else b"{}"
 
     def encode_payload(self, name: str, shape: Shape, value: Any) -> bytes:
         return orjson.dumps(encode_value(shape, value))
 
     # -- errors ------------------------------------------------------------------------------
-    def serialize_error(self, error: AwsError, operation: Operation | None, request_id: str) -> HttpResponse:
+    def serialize_error(
+        self, error: AwsError, operation: Operation | None, request_id: str
+    ) -> HttpResponse:
         code, status, _ = self.error_code_and_status(error)
         shape = self.model.error_shapes.get(error.code)
         headers = {
@@ -67,10 +71,16 @@ class RestJsonCodec(RestCodec):
             body: dict[str, Any] = dict(error.fields)
             message_key = "message"
         else:
+            members = shape.members
             _, values, _ = write_bindings(self.bindings(shape), error.fields, headers)
             body = encode_structure(shape, values)
-            members = shape.members
-            message_key = "Message" if "Message" in members and "message" not in members else "message"
+            # Fields the model does not know still reach the client, as AWS sends them.
+            body.update(
+                (k, v) for k, v in error.fields.items() if k not in members and v is not None
+            )
+            message_key = (
+                "Message" if "Message" in members and "message" not in members else "message"
+            )
         if error.message or message_key not in body:
             body[message_key] = error.message
         return HttpResponse(status, headers, orjson.dumps(body))

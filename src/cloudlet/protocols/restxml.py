@@ -248,7 +248,9 @@ class RestXmlCodec(RestCodec):
         else:
             out.append(f"<{tag}{attrs}>{_escape(_scalar_text(shape, value))}</{tag}>")
 
-    def _write_structure(self, out: list[str], shape: Shape, data: dict[str, Any], tag: str, attrs: str) -> None:
+    def _write_structure(
+        self, out: list[str], shape: Shape, data: dict[str, Any], tag: str, attrs: str
+    ) -> None:
         if shape.is_document:
             raise NotImplementedError("document members have no XML form")
         children, attributes = self._writer(shape)
@@ -263,7 +265,9 @@ class RestXmlCodec(RestCodec):
                 self._write(out, member, value, wire, xmlns)
         out.append(f"</{tag}>")
 
-    def _write_map(self, out: list[str], shape: Shape, value: dict[str, Any], tag: str, attrs: str) -> None:
+    def _write_map(
+        self, out: list[str], shape: Shape, value: dict[str, Any], tag: str, attrs: str
+    ) -> None:
         key_shape, value_shape = shape.key, shape.value
         key_tag, value_tag = key_shape.location_name or "key", value_shape.location_name or "value"
         flattened = shape.flattened
@@ -279,13 +283,23 @@ class RestXmlCodec(RestCodec):
 
     def _document(self, shape: Shape, value: Any, root: str, xmlns: str) -> bytes:
         out = [_DECLARATION]
-        self._write(out, shape, value, root, xmlns or (f' xmlns="{self.namespace}"' if self.namespace else ""))
+        self._write(
+            out,
+            shape,
+            value,
+            root,
+            xmlns or (f' xmlns="{self.namespace}"' if self.namespace else ""),
+        )
         return "".join(out).encode()
 
     def encode_payload(self, name: str, shape: Shape, value: Any) -> bytes:
-        return self._document(shape, value, shape.location_name or name, _xmlns(shape.trait("xmlNamespace")))
+        return self._document(
+            shape, value, shape.location_name or name, _xmlns(shape.trait("xmlNamespace"))
+        )
 
-    def encode_body(self, operation: Operation, bindings: Bindings, values: dict[str, Any]) -> bytes:
+    def encode_body(
+        self, operation: Operation, bindings: Bindings, values: dict[str, Any]
+    ) -> bytes:
         shape = bindings.shape
         text_member = quirks.XML_TEXT_ROOT_OUTPUTS.get((self.model.name, operation.name))
         if text_member is not None:
@@ -298,23 +312,27 @@ class RestXmlCodec(RestCodec):
         return self._document(shape, values, root, _xmlns(shape.trait("xmlNamespace")))
 
     # -- errors --------------------------------------------------------------------------------
-    def serialize_error(self, error: AwsError, operation: Operation | None, request_id: str) -> HttpResponse:
+    def serialize_error(
+        self, error: AwsError, operation: Operation | None, request_id: str
+    ) -> HttpResponse:
         code, status, sender_fault = self.error_code_and_status(error)
         headers = {**self.response_headers(request_id), **error.headers}
         if operation is not None and operation.http_method == "HEAD":
             return HttpResponse(status, headers, b"")  # HEAD answers carry no body
         fields: list[str] = []
         shape = self.model.error_shapes.get(error.code)
+        members: dict[str, Shape] = {}
         if shape is not None:
+            members = shape.members
             _, values, _ = write_bindings(self.bindings(shape), error.fields, headers)
             children, _ = self._writer(shape)
             for name, member, wire, xmlns in children:
                 if values.get(name) is not None:
                     self._write(fields, member, values[name], wire, xmlns)
-        else:
-            for name, value in error.fields.items():
-                if value is not None:
-                    fields.append(f"<{name}>{_escape(str(value))}</{name}>")
+        for name, value in error.fields.items():
+            # Fields the model does not know (S3's Key, BucketName, Resource...) go as text.
+            if name not in members and value is not None:
+                fields.append(f"<{name}>{_escape(str(value))}</{name}>")
         message = f"<Code>{_escape(code)}</Code><Message>{_escape(error.message)}</Message>"
         if self.s3_style:
             ids = f"<RequestId>{request_id}</RequestId><HostId>{headers['x-amz-id-2']}</HostId>"

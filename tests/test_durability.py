@@ -52,7 +52,8 @@ def test_deleted_messages_stay_deleted_after_kill_9(cloudlet_process: CloudletPr
 def test_queues_and_attributes_survive_a_clean_restart(cloudlet_process: CloudletProcess):
     cloudlet_process.start()
     sqs = cloudlet_process.client("sqs")
-    dlq_url = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    # a FIFO queue's dead-letter queue must be a FIFO queue too, as on AWS
+    dlq_url = sqs.create_queue(QueueName="dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]

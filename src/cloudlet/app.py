@@ -11,13 +11,17 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cloudlet import __version__
 from cloudlet.core.clock import Clock
 from cloudlet.core.notify import Notifier
 from cloudlet.core.queue import WorkQueues
-from cloudlet.core.store import Store, open_store
+from cloudlet.core.store import GroupCommit, Store, open_store
 from cloudlet.services import PROVIDERS, Provider, load_provider
+
+if TYPE_CHECKING:
+    from cloudlet.runtime.pool import Runtime
 
 log = logging.getLogger("cloudlet")
 
@@ -58,8 +62,11 @@ class App:
         self.clock = Clock(meta.get("offset", 0.0))
         self.clock.on_advance(self._save_clock)
         self.notifier = Notifier()
-        self.queues = WorkQueues(self.store, self.clock, self.notifier)
+        #: concurrent requests' writes share one commit per event-loop turn
+        self.commit = GroupCommit(self.store)
+        self.queues = WorkQueues(self.store, self.clock, self.notifier, self.commit)
         self._providers: dict[str, Provider] = {}
+        self._runtime: Runtime | None = None
         from cloudlet.edge.asgi import Edge
 
         self.asgi = Edge(self)
@@ -74,6 +81,15 @@ class App:
             provider = self._providers[service] = load_provider(service, self)
         return provider
 
+    @property
+    def runtime(self) -> Runtime:
+        """Function execution environments; created on first use, so start-up imports none."""
+        if self._runtime is None:
+            from cloudlet.runtime.pool import Runtime
+
+            self._runtime = Runtime(self)
+        return self._runtime
+
     def _save_clock(self) -> None:
         self.store.put("meta", "clock", {"offset": self.clock.offset})
 
@@ -86,6 +102,8 @@ class App:
         self.notifier.notify_all()
 
     def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
         for provider in self._providers.values():
             provider.close()
         self.store.close()

@@ -207,3 +207,78 @@ def test_group_commit_isolates_failures(store):
     assert isinstance(results[1], ValueError)
     assert store.get("thing", "one") and store.get("thing", "two")
     assert store.get("thing", "bad") is None
+
+
+# -- log events ----------------------------------------------------------------------------------
+
+
+def test_log_events_read_back_in_timestamp_then_seq_order(store):
+    store.append_log_events("g", "a", [(NOW + 2, "a2"), (NOW + 5, "a5")], ingested=NOW)
+    last = store.append_log_events("g", "b", [(NOW + 2, "b2"), (NOW + 1, "b1")], ingested=NOW + 9)
+    store.append_log_events("other", "a", [(NOW, "elsewhere")], ingested=NOW)
+    events = store.read_log_events("g")
+    assert [e.message for e in events] == ["b1", "a2", "b2", "a5"]
+    assert last == max(e.seq for e in events)
+    assert {(e.stream, e.ingested) for e in events if e.message.startswith("b")} == {("b", NOW + 9)}
+    assert [e.message for e in store.read_log_events("g", ["a"])] == ["a2", "a5"]
+    assert [e.message for e in store.read_log_events("g", [])] == []
+    assert store.append_log_events("g", "a", [], ingested=NOW) == 0
+
+
+def test_log_events_by_time_range_and_position(store):
+    store.append_log_events("g", "s", [(NOW + i, f"m{i}") for i in range(10)], ingested=NOW)
+    window = store.read_log_events("g", start=NOW + 2, end=NOW + 5)
+    assert [e.message for e in window] == ["m2", "m3", "m4"]  # start inclusive, end exclusive
+    third = window[1]
+    after = store.read_log_events("g", after=(third.timestamp, third.seq), limit=2)
+    assert [e.message for e in after] == ["m4", "m5"]
+    before = store.read_log_events("g", before=(third.timestamp, third.seq), limit=2, forward=False)
+    assert [e.message for e in before] == ["m2", "m1"]  # backward reads come newest first
+    latest = store.read_log_events("g", limit=3, forward=False)
+    assert [e.message for e in latest] == ["m9", "m8", "m7"]
+
+
+def test_log_events_by_stream_prefix_are_literal(store):
+    for stream in ("app/1", "app/2", "apple", "ap%", "b"):
+        store.append_log_events("g", stream, [(NOW, stream)], ingested=NOW)
+    assert sorted(e.stream for e in store.read_log_events("g", stream_prefix="app/")) == [
+        "app/1",
+        "app/2",
+    ]
+    assert [e.stream for e in store.read_log_events("g", stream_prefix="ap%")] == ["ap%"]
+
+
+def test_log_events_delete_by_stream_and_time_counts_bytes(store):
+    store.append_log_events("g", "a", [(NOW, "é"), (NOW + 10, "later")], ingested=NOW)
+    store.append_log_events("g", "b", [(NOW, "bb")], ingested=NOW)
+    assert store.delete_log_events("g", "a", before=NOW + 10) == (1, 2)  # "é" is 2 bytes in UTF-8
+    assert [e.message for e in store.read_log_events("g")] == ["bb", "later"]
+    assert store.delete_log_events("g", before=NOW + 1) == (1, 2)
+    assert store.delete_log_events("g") == (1, 5)
+    assert store.delete_log_events("g") == (0, 0)
+
+
+def test_log_event_seqs_are_never_reused(store):
+    first = store.append_log_events("g", "s", [(NOW, "x")], ingested=NOW)
+    store.delete_log_events("g")
+    second = store.append_log_events("g", "s", [(NOW, "y")], ingested=NOW)
+    assert second > first
+
+
+def test_log_events_roll_back_with_their_transaction_and_go_with_reset(store):
+    with pytest.raises(RuntimeError), store.transaction():
+        store.append_log_events("g", "s", [(NOW, "lost")], ingested=NOW)
+        raise RuntimeError("boom")
+    assert store.read_log_events("g") == []
+    store.append_log_events("g", "s", [(NOW, "kept")], ingested=NOW)
+    store.reset()
+    assert store.read_log_events("g") == []
+
+
+def test_log_events_survive_reopening(tmp_path):
+    first = open_store(str(tmp_path))
+    first.append_log_events("g", "s", [(NOW, "durable")], ingested=NOW)
+    first.close()
+    second = open_store(str(tmp_path))
+    assert [e.message for e in second.read_log_events("g")] == ["durable"]
+    second.close()

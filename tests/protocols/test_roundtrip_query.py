@@ -34,7 +34,12 @@ from cloudlet.protocols import HttpRequest, get_codec
 from cloudlet.protocols.errors import AwsError, ParamValidationError, UnknownOperation
 from cloudlet.protocols.model import Shape, load_service_model
 from cloudlet.protocols.query import QueryCodec, legacy_query_description
-from cloudlet.protocols.quirks import LEGACY_QUERY_SERVICES, QUERY_ERROR_CODES, QUERY_ERROR_STATUS
+from cloudlet.protocols.quirks import (
+    LEGACY_QUERY_MESSAGES,
+    LEGACY_QUERY_SERVICES,
+    QUERY_ERROR_CODES,
+    QUERY_ERROR_STATUS,
+)
 from shapegen import operation_inputs, operation_outputs, values
 
 #: service -> protocol spoken to it here (CloudWatch lists query among three; SQS is legacy)
@@ -272,7 +277,8 @@ def test_error_roundtrip(service: str, data: st.DataObject) -> None:
         assert response.status == QUERY_ERROR_STATUS.get(service, {}).get(shape_name, modeled)
         parsed = botocore_parse(service, response, any_operation.output_shape)
         assert parsed["Error"]["Code"] == _wire_code(service, shape_name)
-        assert parsed["Error"]["Message"] == "it <broke> & why"
+        worded = LEGACY_QUERY_MESSAGES.get((service, shape_name), "it <broke> & why")
+        assert parsed["Error"]["Message"] == worded
         assert parsed["ResponseMetadata"]["RequestId"] == "r-9"
         # botocore parses modeled fields with the error shape, as its client does.
         modeled = botocore_parse(service, response, error_shape)

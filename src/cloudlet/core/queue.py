@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from cloudlet.core.clock import Clock
 from cloudlet.core.notify import Notifier
-from cloudlet.core.store import NewRow, QueueCounts, QueueRow, Store
+from cloudlet.core.store import GroupCommit, NewRow, QueueCounts, QueueRow, Store
 
 _EXPIRE_EVERY_MS = 1000
 
@@ -30,10 +30,14 @@ class ReceivePolicy:
 
 
 class WorkQueues:
-    def __init__(self, store: Store, clock: Clock, notifier: Notifier) -> None:
+    """Queue operations. The synchronous ones join the caller's transaction (callers run writes
+    through the server's GroupCommit); `receive` runs its claims through it itself."""
+
+    def __init__(self, store: Store, clock: Clock, notifier: Notifier, commit: GroupCommit) -> None:
         self.store = store
         self.clock = clock
         self.notifier = notifier
+        self.commit = commit
         self._last_expiry: dict[str, int] = {}
         clock.on_advance(notifier.notify_all)
 
@@ -65,6 +69,8 @@ class WorkQueues:
             max_receives=policy.max_receives,
             dead_letter_queue=policy.dead_letter_queue,
         )
+        if policy.dead_letter_queue:  # the claim may have dead-lettered messages someone awaits
+            self.notifier.notify(self._topic(policy.dead_letter_queue))
         if not rows:
             self._expire_now_and_then(queue, now)
         return rows
@@ -73,7 +79,7 @@ class WorkQueues:
         self, queue: str, limit: int, policy: ReceivePolicy, wait_seconds: float
     ) -> list[QueueRow]:
         """Claim messages, waiting up to `wait_seconds` for the first one to become available."""
-        rows = self.claim(queue, limit, policy)
+        rows = await self.commit(self.claim, queue, limit, policy)
         if rows or wait_seconds <= 0:
             return rows
         loop = asyncio.get_running_loop()
@@ -87,22 +93,23 @@ class WorkQueues:
             due = self.store.next_visible_at(queue, now)
             timeout = remaining if due is None else min(remaining, max(due - now, 1) / 1000)
             await self.notifier.wait(topic, timeout)
-            rows = self.claim(queue, limit, policy)
+            rows = await self.commit(self.claim, queue, limit, policy)
             if rows:
-                if policy.dead_letter_queue:
-                    self.notifier.notify(self._topic(policy.dead_letter_queue))
                 return rows
 
     def delete(self, queue: str, seq: int, receipt: str) -> bool:
-        return self.store.delete_message(queue, seq, receipt)
+        deleted = self.store.delete_message(queue, seq, receipt)
+        if deleted:  # a FIFO group may have been waiting for exactly this message
+            self.notifier.notify(self._topic(queue), 1)
+        return deleted
 
     def change_visibility(self, queue: str, seq: int, receipt: str, timeout_ms: int) -> bool:
         now = self.clock.now_ms()
         changed = self.store.set_visibility(
             queue, seq, receipt, now=now, visible_at=now + timeout_ms
         )
-        if changed and timeout_ms == 0:
-            self.notifier.notify(self._topic(queue), 1)
+        if changed:  # waiting polls re-arm for the new, possibly earlier, due time
+            self.notifier.notify(self._topic(queue))
         return changed
 
     def counts(self, queue: str) -> QueueCounts:

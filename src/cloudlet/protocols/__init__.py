@@ -130,4 +130,9 @@ def validation_error(protocol: str, exc: ParamValidationError, service: str = ""
     from cloudlet.protocols.quirks import VALIDATION_CODE_OVERRIDES
 
     code = VALIDATION_CODE_OVERRIDES.get((service, exc.kind)) or _VALIDATION_CODES[protocol][exc.kind]
-    return AwsError(code, exc.message, status=400)
+    message = exc.message
+    if code == "MissingParameter" and exc.member:
+        # Query-era services name the first missing parameter as the caller spells it.
+        name = exc.member.split(".")[0]
+        message = f"The request must contain the parameter {name[:1].upper()}{name[1:]}."
+    return AwsError(code, message, status=400)

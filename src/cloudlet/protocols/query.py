@@ -27,6 +27,7 @@ from cloudlet.protocols import Codec, HttpRequest, HttpResponse
 from cloudlet.protocols.errors import AwsError, ParamValidationError, UnknownOperation
 from cloudlet.protocols.model import Operation, ServiceModel, Shape
 from cloudlet.protocols.quirks import (
+    LEGACY_QUERY_MESSAGES,
     LEGACY_QUERY_SERVICES,
     LEGACY_QUERY_TRAITS,
     LEGACY_QUERY_URL_MEMBERS,
@@ -449,9 +450,13 @@ class QueryCodec(Codec):
         if output is not None:
             wrapper = output.ref.get("resultWrapper")
             if wrapper:
+                start = len(out)
                 out.append(f"<{wrapper}>")
                 self.encode_members(output.name, result, out)
-                out.append(f"</{wrapper}>")
+                if len(out) == start + 1:  # nothing inside: AWS writes <OpResult/>
+                    out[start] = f"<{wrapper}/>"
+                else:
+                    out.append(f"</{wrapper}>")
             else:
                 self.encode_members(output.name, result, out)
         out.append(
@@ -464,10 +469,11 @@ class QueryCodec(Codec):
         self, error: AwsError, operation: Operation | None, request_id: str
     ) -> HttpResponse:
         code, status, sender_fault = self.error_code_and_status(error)
+        message = LEGACY_QUERY_MESSAGES.get((self.model.name, error.code), error.message)
         out = [
             f'<ErrorResponse xmlns="{self.namespace}"><Error>'
             f"<Type>{'Sender' if sender_fault else 'Receiver'}</Type>"
-            f"<Code>{xml_escape(code)}</Code><Message>{xml_escape(error.message)}</Message>"
+            f"<Code>{xml_escape(code)}</Code><Message>{xml_escape(message)}</Message>"
         ]
         self._encode_error_fields(error, out)
         out.append(f"</Error><RequestId>{xml_escape(request_id)}</RequestId></ErrorResponse>")

@@ -14,6 +14,9 @@ VALIDATION_CODE_OVERRIDES: dict[tuple[str, str], str] = {
     ("sqs", "missing"): "MissingParameter",
     ("sqs", "invalid"): "InvalidParameterValue",
     ("sqs", "malformed"): "MalformedQueryString",
+    # CloudWatch Logs answers every input its model rejects with InvalidParameterException.
+    ("logs", "missing"): "InvalidParameterException",
+    ("logs", "invalid"): "InvalidParameterException",
 }
 
 #: Services that still accept the query protocol from older SDKs although their current model
@@ -219,5 +222,20 @@ XML_TEXT_ROOT_OUTPUTS: dict[tuple[str, str], str] = {
 #: HTTP statuses of former query services' errors that their current model no longer carries
 #: (the JSON-era SQS model dropped its `error` traits; AWS still answers these with 403).
 QUERY_ERROR_STATUS: dict[str, dict[str, int]] = {
-    "sqs": {"OverLimit": 403, "PurgeQueueInProgress": 403, "RequestThrottled": 403},
+    "sqs": {
+        "OverLimit": 403,
+        "PurgeQueueInProgress": 403,
+        "RequestThrottled": 403,
+        "ResourceNotFoundException": 404,
+    },
+}
+
+#: Services whose front end does not check enum values: SQS accepts any attribute name in
+#: AttributeNames / MessageSystemAttributeNames and answers unknown ones itself
+#: (InvalidAttributeName), which the provider reproduces.
+NO_ENUM_VALIDATION: frozenset[str] = frozenset({"sqs"})
+
+#: Messages a former query service words differently on its query protocol.
+LEGACY_QUERY_MESSAGES: dict[tuple[str, str], str] = {
+    ("sqs", "QueueDoesNotExist"): "The specified queue does not exist for this wsdl version.",
 }

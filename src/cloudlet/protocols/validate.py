@@ -163,6 +163,12 @@ def _wrong_type(kind: str, types: tuple[type, ...], value: Any) -> bool:
     return not isinstance(value, types) and not (kind == "blob" and hasattr(value, "read"))
 
 
+def _checks_enums(shape: Shape) -> bool:
+    from cloudlet.protocols.quirks import NO_ENUM_VALIDATION
+
+    return shape.model.name not in NO_ENUM_VALIDATION
+
+
 def _rule_texts(shape: Shape) -> tuple[str, str, str, str]:
     """AWS's text of the shape's max, min, pattern and enum constraints ("" when absent)."""
     raw = shape.raw
@@ -175,7 +181,9 @@ def _rule_texts(shape: Shape) -> tuple[str, str, str, str]:
         f"Member must satisfy regular expression pattern: {pattern}"
         if pattern and is_string
         else "",
-        f"Member must satisfy enum value set: [{', '.join(enum)}]" if enum and is_string else "",
+        f"Member must satisfy enum value set: [{', '.join(enum)}]"
+        if enum and is_string and _checks_enums(shape)
+        else "",
     )
 
 
@@ -200,7 +208,7 @@ def _build_violations(shape: Shape) -> Violations | None:
     low, high = raw.get("min"), raw.get("max")
     too_big, too_small, pattern_text, enum_text = _rule_texts(shape)
     is_string = shape.type == "string"
-    enum = frozenset(raw["enum"]) if is_string and raw.get("enum") else None
+    enum = frozenset(raw["enum"]) if is_string and raw.get("enum") and _checks_enums(shape) else None
     rx = _compiled(raw["pattern"]) if is_string and raw.get("pattern") else None
     if low is None and high is None and enum is None and rx is None:
         return None

@@ -8,6 +8,7 @@ method answers a clear 501.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import re
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 #: service model name -> provider class. The edge serves exactly these.
 PROVIDERS: dict[str, str] = {
     "sqs": "cloudlet.services.sqs.provider:SqsProvider",
+    "logs": "cloudlet.services.logs.provider:LogsProvider",
+    "iam": "cloudlet.services.iam.provider:IamProvider",
+    "sts": "cloudlet.services.sts.provider:StsProvider",
+    "lambda": "cloudlet.services.awslambda.provider:LambdaProvider",
 }
 
 Handler = Callable[
@@ -81,6 +86,21 @@ class Provider:
 
     def close(self) -> None:
         """Release resources when the server stops."""
+
+
+def committed(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """Run a provider method inside the server's group commit.
+
+    The method stays synchronous and simple; concurrent calls of any committed method share one
+    transaction and one commit per event-loop turn, each in its own savepoint, and nobody is
+    answered before their writes are durable.
+    """
+
+    @functools.wraps(method)
+    async def run(self: Provider, ctx: RequestContext, params: dict[str, Any]) -> Any:
+        return await self.app.commit(method, self, ctx, params)
+
+    return run
 
 
 def provider_class(service: str) -> type[Provider]:

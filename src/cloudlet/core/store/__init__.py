@@ -7,6 +7,8 @@ for several nodes stay small and equal:
 - **queue rows**: the messages of core/queue, with the atomic claim / delete / visibility
   operations an at-least-once queue needs.
 - **meta**: a few durable settings of the server itself (the clock offset).
+- **log events**: CloudWatch Logs events, appended per (group, stream) and read back in
+  (timestamp, seq) order, forward or backward, by time range and position.
 
 Every method is atomic on its own; `transaction()` groups several into one. Times are integer
 milliseconds since the epoch, always passed in by the caller (the store never reads a clock, so
@@ -62,6 +64,18 @@ class QueueCounts:
     visible: int
     in_flight: int
     delayed: int
+
+
+@dataclass(slots=True)
+class LogEvent:
+    """A stored log event. `seq` orders events ingested at the same timestamp and never repeats,
+    so (timestamp, seq) is a stable position to page from."""
+
+    seq: int
+    stream: str
+    timestamp: int
+    ingested: int
+    message: str
 
 
 class Store(Protocol):
@@ -120,6 +134,43 @@ class Store(Protocol):
     def expire(self, queue: str, now: int) -> int: ...
     def move(self, source: str, target: str | None, *, limit: int, now: int) -> list[QueueRow]: ...
     def last_seq(self) -> int: ...
+
+    # -- log events --------------------------------------------------------------------------
+    def append_log_events(
+        self, group: str, stream: str, events: list[tuple[int, str]], *, ingested: int
+    ) -> int:
+        """Store (timestamp, message) events of one stream; returns the seq of the last one (0 if
+        none). Seqs grow with every append and are never reused, even after deletes."""
+        ...
+
+    def read_log_events(
+        self,
+        group: str,
+        streams: list[str] | None = None,
+        *,
+        stream_prefix: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        after: tuple[int, int] | None = None,
+        before: tuple[int, int] | None = None,
+        limit: int = 10_000,
+        forward: bool = True,
+    ) -> list[LogEvent]:
+        """Events of a group (or of the named streams, or of those whose name starts with
+        `stream_prefix`) in (timestamp, seq) order.
+
+        `start` is inclusive and `end` exclusive (timestamps); `after` / `before` are exclusive
+        (timestamp, seq) positions. Forward reads return the first `limit` events ascending,
+        backward reads the last `limit` events descending (the order they were read in).
+        """
+        ...
+
+    def delete_log_events(
+        self, group: str, stream: str | None = None, before: int | None = None
+    ) -> tuple[int, int]:
+        """Delete a group's events (of one stream; with timestamps before `before`); returns how
+        many events and how many message bytes (UTF-8) went, for the caller's size counters."""
+        ...
 
     # -- lifecycle ---------------------------------------------------------------------------
     def transaction(self) -> Any: ...

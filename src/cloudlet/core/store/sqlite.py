@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from cloudlet.core.store import NewRow, QueueCounts, QueueRow
+from cloudlet.core.store import LogEvent, NewRow, QueueCounts, QueueRow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -53,6 +53,16 @@ CREATE TABLE IF NOT EXISTS dedup (
     message_id TEXT NOT NULL,
     PRIMARY KEY (queue, dedup_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    grp TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    ingested INTEGER NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_events_stream ON log_events (grp, stream, ts, seq);
+CREATE INDEX IF NOT EXISTS log_events_time ON log_events (grp, ts, seq);
 """
 
 _ROW_COLUMNS = (
@@ -234,11 +244,12 @@ class SqliteStore:
         return [r[0] for r in rows]
 
     def _fifo_candidates(self, queue: str, now: int, limit: int) -> list[int]:
-        """Messages in order, skipping groups with a message in flight, first group first."""
+        """Messages in order, first group first; a message waits while an earlier one of its
+        group is in flight (a released head is delivered again while later ones are out)."""
         rows = self._db.execute(
             "SELECT seq, group_id FROM messages m WHERE queue = ? AND visible_at <= ? AND expires_at > ?"
-            " AND NOT EXISTS (SELECT 1 FROM messages f WHERE f.queue = m.queue"
-            "   AND f.group_id = m.group_id AND f.receipt IS NOT NULL AND f.visible_at > ?)"
+            " AND NOT EXISTS (SELECT 1 FROM messages f WHERE f.queue = m.queue AND f.group_id = m.group_id"
+            "   AND f.seq < m.seq AND f.receipt IS NOT NULL AND f.visible_at > ?)"
             " ORDER BY seq LIMIT ?",
             (queue, now, now, now, max(limit * 10, 100)),
         ).fetchall()
@@ -334,10 +345,88 @@ class SqliteStore:
         row = self._db.execute("SELECT max(seq) FROM messages").fetchone()
         return row[0] or 0
 
+    # -- log events --------------------------------------------------------------------------
+    def append_log_events(
+        self, group: str, stream: str, events: list[tuple[int, str]], *, ingested: int
+    ) -> int:
+        if not events:
+            return 0
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO log_events (grp, stream, ts, ingested, message) VALUES (?, ?, ?, ?, ?)",
+                [(group, stream, ts, ingested, message) for ts, message in events],
+            )
+            return self._db.execute("SELECT last_insert_rowid()").fetchone()[0]
+
+    def read_log_events(
+        self,
+        group: str,
+        streams: list[str] | None = None,
+        *,
+        stream_prefix: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        after: tuple[int, int] | None = None,
+        before: tuple[int, int] | None = None,
+        limit: int = 10_000,
+        forward: bool = True,
+    ) -> list[LogEvent]:
+        where = ["grp = ?"]
+        args: list[Any] = [group]
+        if streams is not None:
+            if not streams:
+                return []
+            where.append(f"stream IN ({','.join('?' * len(streams))})")
+            args.extend(streams)
+        if stream_prefix:
+            # A range, not LIKE: stream names may hold % and _, and a range uses the index.
+            where.append("stream >= ? AND stream < ?")
+            args.extend((stream_prefix, stream_prefix + "\U0010ffff"))
+        if start is not None:
+            where.append("ts >= ?")
+            args.append(start)
+        if end is not None:
+            where.append("ts < ?")
+            args.append(end)
+        if after is not None:
+            where.append("(ts, seq) > (?, ?)")
+            args.extend(after)
+        if before is not None:
+            where.append("(ts, seq) < (?, ?)")
+            args.extend(before)
+        order = "ASC" if forward else "DESC"
+        rows = self._db.execute(
+            f"SELECT seq, stream, ts, ingested, message FROM log_events WHERE {' AND '.join(where)}"
+            f" ORDER BY ts {order}, seq {order} LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return [LogEvent(*r) for r in rows]
+
+    def delete_log_events(
+        self, group: str, stream: str | None = None, before: int | None = None
+    ) -> tuple[int, int]:
+        where = "grp = ?"
+        args: list[Any] = [group]
+        if stream is not None:
+            where += " AND stream = ?"
+            args.append(stream)
+        if before is not None:
+            where += " AND ts < ?"
+            args.append(before)
+        with self.transaction():
+            count, size = self._db.execute(
+                f"SELECT count(*), coalesce(sum(length(CAST(message AS BLOB))), 0)"
+                f" FROM log_events WHERE {where}",
+                args,
+            ).fetchone()
+            if count:
+                self._db.execute(f"DELETE FROM log_events WHERE {where}", args)
+        return count, size
+
     # -- lifecycle ---------------------------------------------------------------------------
     def reset(self) -> None:
         with self.transaction():
-            for table in ("docs", "messages", "dedup"):
+            for table in ("docs", "messages", "dedup", "log_events"):
                 self._db.execute(f"DELETE FROM {table}")
             self._docs.clear()
 

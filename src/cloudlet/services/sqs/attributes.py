@@ -137,7 +137,8 @@ def _json_object(name: str, value: str) -> dict[str, Any]:
 
 def redrive_policy_error(value: str, reason: str) -> AwsError:
     return AwsError(
-        "InvalidParameterValue", f"Value {value} for parameter RedrivePolicy is invalid. Reason: {reason}"
+        "InvalidParameterValue",
+        f"Value {value} for parameter RedrivePolicy is invalid. Reason: {reason}",
     )
 
 
@@ -191,7 +192,9 @@ def parse_redrive_allow_policy(value: str) -> dict[str, Any]:
             f"Value {value} for parameter RedriveAllowPolicy is invalid. Reason: sourceQueueArns can be "
             "specified only when redrivePermission is byQueue.",
         )
-    if sources is not None and (not isinstance(sources, list) or len(sources) > _MAX_REDRIVE_SOURCES):
+    if sources is not None and (
+        not isinstance(sources, list) or len(sources) > _MAX_REDRIVE_SOURCES
+    ):
         raise AwsError(
             "InvalidParameterValue",
             f"Value {value} for parameter RedriveAllowPolicy is invalid. Reason: Up to "

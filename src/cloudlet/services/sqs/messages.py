@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 import struct
@@ -14,7 +13,9 @@ from cloudlet.protocols.errors import AwsError
 # Characters SQS accepts in a body or string attribute: #x9 | #xA | #xD | #x20-#xD7FF |
 # #xE000-#xFFFD | #x10000-#x10FFFF.
 _INVALID_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ATTRIBUTE_NAME = re.compile(r"^(?!\.)(?!.*\.\.)(?!.*\.$)[A-Za-z0-9_.-]{1,256}$")
+# Letters and digits of any script, hyphens, underscores and periods (no leading, trailing or
+# doubled period); up to 256 characters.
+_ATTRIBUTE_NAME = re.compile(r"^(?!\.)(?!.*\.\.)(?!.*\.$)[\w.-]{1,256}$")
 _RESERVED_PREFIXES = ("aws.", "amazon.")
 _DATA_TYPE = re.compile(r"^(String|Number|Binary)(\.[^\s]{1,245})?$")
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -68,7 +69,10 @@ def check_message_attributes(attributes: dict[str, dict[str, Any]]) -> int:
     size = 0
     for name, value in attributes.items():
         if not _ATTRIBUTE_NAME.match(name) or name.lower().startswith(_RESERVED_PREFIXES):
-            raise AwsError("InvalidParameterValue", f"Message (user) attribute '{name}' must contain a non-empty name of valid characters.")
+            raise AwsError(
+                "InvalidParameterValue",
+                f"Message (user) attribute '{name}' must contain a non-empty name of valid characters.",
+            )
         data_type = value.get("DataType") or ""
         if not _DATA_TYPE.match(data_type):
             raise AwsError(
@@ -87,13 +91,28 @@ def check_message_attributes(attributes: dict[str, dict[str, Any]]) -> int:
             if not text:
                 raise _empty_value(name, data_type)
             if _INVALID_CHARS.search(text):
-                raise AwsError("InvalidParameterValue", f"Message (user) attribute '{name}' contains invalid characters.")
+                raise AwsError(
+                    "InvalidParameterValue",
+                    f"Message (user) attribute '{name}' contains invalid characters.",
+                )
             if data_type.startswith("Number") and not _is_number(text):
                 raise AwsError(
                     "InvalidParameterValue",
                     f"Could not cast message attribute '{name}' value to number.",
                 )
             size += len(text.encode())
+    return size
+
+
+def payload_size(entry: dict[str, Any]) -> int:
+    """A message's size as SQS counts it: body plus each attribute's name, type and value."""
+    size = len(str(entry.get("MessageBody") or "").encode())
+    for name, value in (entry.get("MessageAttributes") or {}).items():
+        size += len(name.encode()) + len(str(value.get("DataType") or "").encode())
+        if "BinaryValue" in value:
+            size += len(bytes(value["BinaryValue"] or b""))
+        else:
+            size += len(str(value.get("StringValue") or "").encode())
     return size
 
 
@@ -146,23 +165,26 @@ def select_attributes(attributes: dict[str, Any], wanted: list[str]) -> dict[str
         return {}
     if "All" in wanted or ".*" in wanted or "*" in wanted:
         return attributes
-    prefixes = tuple(w[:-1] for w in wanted if w.endswith(".*"))
+    prefixes = tuple(w[:-2] for w in wanted if w.endswith(".*"))
     exact = set(wanted)
-    return {k: v for k, v in attributes.items() if k in exact or (prefixes and k.startswith(prefixes))}
+    return {
+        k: v for k, v in attributes.items() if k in exact or (prefixes and k.startswith(prefixes))
+    }
 
 
 class Receipt(NamedTuple):
-    """What a receipt handle names: a message of a queue, one receive of it, and until when."""
+    """What a receipt handle names: one receive of a message of a queue."""
 
     queue_key: str
     seq: int
     token: str
-    #: when the receive that issued the handle made the message visible again (ms), if known
-    visible_until: int | None
+    #: when that receive happened, and when it made the message visible again (ms)
+    received_at: int
+    visible_until: int
 
 
-def make_receipt(queue_key: str, seq: int, receipt: str, visible_until: int) -> str:
-    raw = f"{seq}:{receipt}:{visible_until}:{queue_key}".encode()
+def make_receipt(queue_key: str, seq: int, token: str, received_at: int, visible_until: int) -> str:
+    raw = f"{seq}:{token}:{received_at}:{visible_until}:{queue_key}".encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 
@@ -170,12 +192,10 @@ def read_receipt(handle: str) -> Receipt:
     """The receipt a handle carries; ReceiptHandleIsInvalid when it is not one of ours."""
     try:
         raw = base64.urlsafe_b64decode(handle.encode() + b"=" * (-len(handle) % 4)).decode()
-        seq_text, token, rest = raw.split(":", 2)
-        until_text, _, queue_key = rest.partition(":")
-        if until_text.isdigit() and queue_key:
-            return Receipt(queue_key, int(seq_text), token, int(until_text))
-        return Receipt(rest, int(seq_text), token, None)  # a handle issued before deadlines were kept
-    except (ValueError, UnicodeDecodeError, binascii.Error):
+        seq, token, received_at, visible_until, queue_key = raw.split(":", 4)
+        return Receipt(queue_key, int(seq), token, int(received_at), int(visible_until))
+    except (ValueError, UnicodeDecodeError):
         raise AwsError(
-            "ReceiptHandleIsInvalid", f'The input receipt handle "{handle}" is not a valid receipt handle.'
+            "ReceiptHandleIsInvalid",
+            f'The input receipt handle "{handle}" is not a valid receipt handle.',
         ) from None

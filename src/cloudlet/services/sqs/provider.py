@@ -18,7 +18,7 @@ from cloudlet.core.arns import make_arn, parse_arn
 from cloudlet.core.queue import ReceivePolicy
 from cloudlet.core.store import NewRow, QueueRow
 from cloudlet.protocols.errors import AwsError
-from cloudlet.services import Provider, RequestContext
+from cloudlet.services import Provider, RequestContext, committed
 from cloudlet.services.sqs import attributes as qattrs
 from cloudlet.services.sqs import messages as msgs
 from cloudlet.services.sqs.moves import MoveTasks
@@ -27,6 +27,8 @@ KIND = "sqs.queue"
 _DEDUP_WINDOW_MS = 5 * 60 * 1000
 _PURGE_INTERVAL_MS = 60 * 1000
 _MAX_TAGS = 50
+_MAX_VISIBILITY = 12 * 60 * 60  # seconds a message may stay hidden after a receive
+_MAX_PAYLOAD = 1024 * 1024  # the largest message, and the largest SendMessageBatch request
 
 
 def _queue_not_found() -> AwsError:
@@ -34,7 +36,9 @@ def _queue_not_found() -> AwsError:
 
 
 def _invalid(name: str, value: Any, reason: str) -> AwsError:
-    return AwsError("InvalidParameterValue", f"Value {value} for parameter {name} is invalid. Reason: {reason}")
+    return AwsError(
+        "InvalidParameterValue", f"Value {value} for parameter {name} is invalid. Reason: {reason}"
+    )
 
 
 def _queue_exists(attr: str) -> AwsError:
@@ -160,7 +164,9 @@ class SqsProvider(Provider):
                 if Queue(key, existing).attribute(attr) != value:
                     raise _queue_exists(attr)
             return {"QueueUrl": Queue(key, existing).url(ctx)}
-        wanted = _with_encryption({**qattrs.DEFAULTS, **(qattrs.FIFO_DEFAULTS if fifo else {}), **settable})
+        wanted = _with_encryption(
+            {**qattrs.DEFAULTS, **(qattrs.FIFO_DEFAULTS if fifo else {}), **settable}
+        )
         tags = dict(params.get("tags") or {})
         if len(tags) > _MAX_TAGS:
             raise AwsError("InvalidParameterValue", f"Too many tags added for queue {name}.")
@@ -193,7 +199,9 @@ class SqsProvider(Provider):
         found = [Queue(k, d) for k, d in self.store.scan(KIND, base + prefix)]
         return self._page(ctx, params, [q.url(ctx) for q in found], "QueueUrls")
 
-    def _page(self, ctx: RequestContext, params: dict[str, Any], urls: list[str], field: str) -> dict[str, Any]:
+    def _page(
+        self, ctx: RequestContext, params: dict[str, Any], urls: list[str], field: str
+    ) -> dict[str, Any]:
         limit = params.get("MaxResults")
         if limit is not None and not 1 <= limit <= 1000:
             raise _invalid("MaxResults", limit, "MaxResults must be an integer between 1 and 1000.")
@@ -212,12 +220,14 @@ class SqsProvider(Provider):
             result["NextToken"] = base64.urlsafe_b64encode(str(end).encode()).decode()
         return result
 
+    @committed
     def delete_queue(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
         with self.store.transaction():
             self.store.delete(KIND, queue.key)
             self.queues.drop(queue.rows_key)
 
+    @committed
     def purge_queue(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
         now = self.clock.now_ms()
@@ -228,7 +238,9 @@ class SqsProvider(Provider):
                 f"Only one PurgeQueue operation on {queue.name} is allowed every 60 seconds.",
             )
         with self.store.transaction():
-            self.store.put(KIND, queue.key, {**queue.doc, "purged_at": now})
+            # A purge also forgets deduplication ids: count purges into the ids the store compares.
+            purges = queue.doc.get("purges", 0) + 1
+            self.store.put(KIND, queue.key, {**queue.doc, "purged_at": now, "purges": purges})
             self.queues.purge(queue.rows_key)
 
     # -- attributes ---------------------------------------------------------------------------
@@ -256,17 +268,26 @@ class SqsProvider(Provider):
             "LastModifiedTimestamp": str(queue.doc["modified"]),
         }
         for name, value in queue.attributes.items():
-            if value != "" and (name != "KmsDataKeyReusePeriodSeconds" or "KmsMasterKeyId" in queue.attributes):
+            if value != "" and (
+                name != "KmsDataKeyReusePeriodSeconds" or "KmsMasterKeyId" in queue.attributes
+            ):
                 out[name] = value
         return out
 
     def set_queue_attributes(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
-        changes = qattrs.check_settable(dict(params.get("Attributes") or {}), fifo=queue.fifo, creating=False)
+        changes = qattrs.check_settable(
+            dict(params.get("Attributes") or {}), fifo=queue.fifo, creating=False
+        )
         self._check_redrive(changes, queue.arn, queue.fifo)
         attributes = dict(queue.attributes)
         for name, value in changes.items():
-            if value == "" and name in ("Policy", "RedrivePolicy", "RedriveAllowPolicy", "KmsMasterKeyId"):
+            if value == "" and name in (
+                "Policy",
+                "RedrivePolicy",
+                "RedriveAllowPolicy",
+                "KmsMasterKeyId",
+            ):
                 attributes.pop(name, None)
             else:
                 attributes[name] = value
@@ -275,7 +296,11 @@ class SqsProvider(Provider):
         if "KmsMasterKeyId" not in attributes:
             attributes.pop("KmsDataKeyReusePeriodSeconds", None)
         attributes = _with_encryption(attributes)
-        self.store.put(KIND, queue.key, {**queue.doc, "attributes": attributes, "modified": int(self.clock.now())})
+        self.store.put(
+            KIND,
+            queue.key,
+            {**queue.doc, "attributes": attributes, "modified": int(self.clock.now())},
+        )
 
     def _check_redrive(self, attributes: dict[str, str], source_arn: str, fifo: bool) -> None:
         policy = attributes.get("RedrivePolicy")
@@ -285,10 +310,13 @@ class SqsProvider(Provider):
             if target is None:
                 raise qattrs.redrive_policy_error(policy, "Dead letter target does not exist.")
             if target.fifo != fifo:
-                raise qattrs.redrive_policy_error(policy, "Dead-letter queue must be same type of queue as the source..")
+                raise qattrs.redrive_policy_error(
+                    policy, "Dead-letter queue must be same type of queue as the source.."
+                )
             if not qattrs.redrive_allowed(target.attributes.get("RedriveAllowPolicy"), source_arn):
                 raise qattrs.redrive_policy_error(
-                    policy, "Source queue is not allowed by the RedriveAllowPolicy of the dead-letter target."
+                    policy,
+                    "Source queue is not allowed by the RedriveAllowPolicy of the dead-letter target.",
                 )
         if attributes.get("RedriveAllowPolicy"):
             qattrs.parse_redrive_allow_policy(attributes["RedriveAllowPolicy"])
@@ -303,7 +331,9 @@ class SqsProvider(Provider):
 
     def untag_queue(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
-        tags = {k: v for k, v in queue.doc.get("tags", {}).items() if k not in set(params["TagKeys"])}
+        tags = {
+            k: v for k, v in queue.doc.get("tags", {}).items() if k not in set(params["TagKeys"])
+        }
         self.store.put(KIND, queue.key, {**queue.doc, "tags": tags})
 
     def list_queue_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -315,8 +345,14 @@ class SqsProvider(Provider):
     def add_permission(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
         label = params["Label"]
-        policy = orjson.loads(queue.attributes["Policy"]) if queue.attributes.get("Policy") else None
-        policy = policy or {"Version": "2008-10-17", "Id": f"{queue.arn}/SQSDefaultPolicy", "Statement": []}
+        policy = (
+            orjson.loads(queue.attributes["Policy"]) if queue.attributes.get("Policy") else None
+        )
+        policy = policy or {
+            "Version": "2008-10-17",
+            "Id": f"{queue.arn}/SQSDefaultPolicy",
+            "Statement": [],
+        }
         if any(s.get("Sid") == label for s in policy["Statement"]):
             raise _invalid("Label", label, "Already exists.")
         if not params["AWSAccountIds"] or not params["Actions"]:
@@ -337,7 +373,11 @@ class SqsProvider(Provider):
     def remove_permission(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
         label = params["Label"]
-        policy = orjson.loads(queue.attributes["Policy"]) if queue.attributes.get("Policy") else {"Statement": []}
+        policy = (
+            orjson.loads(queue.attributes["Policy"])
+            if queue.attributes.get("Policy")
+            else {"Statement": []}
+        )
         kept = [s for s in policy.get("Statement", []) if s.get("Sid") != label]
         if len(kept) == len(policy.get("Statement", [])):
             raise _invalid("Label", label, "can't find label.")
@@ -361,60 +401,89 @@ class SqsProvider(Provider):
                 found.append(Queue(key, doc))
         return found
 
-    def list_dead_letter_source_queues(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def list_dead_letter_source_queues(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         dlq = self.queue_by_url(ctx, params["QueueUrl"])
         urls = [q.url(ctx) for q in self.source_queues_of(dlq)]
         result = self._page(ctx, params, urls, "queueUrls")
         result.setdefault("queueUrls", [])
         return result
 
-    def start_message_move_task(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def start_message_move_task(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         return self.moves.start(ctx, params)
 
-    def cancel_message_move_task(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def cancel_message_move_task(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         return self.moves.cancel(params["TaskHandle"])
 
-    def list_message_move_tasks(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def list_message_move_tasks(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         return self.moves.list(params["SourceArn"], params.get("MaxResults"))
 
     # -- sending ------------------------------------------------------------------------------
+    @committed
     def send_message(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
         row, reply = self._prepare(ctx, queue, params)
-        [(seq, message_id, _)] = self.queues.send(queue.rows_key, [row], dedup_window_ms=self._dedup_window(queue))
+        [(seq, message_id, _)] = self.queues.send(
+            queue.rows_key, [row], dedup_window_ms=self._dedup_window(queue)
+        )
         return self._sent(queue, reply, seq, message_id)
 
+    @committed
     def send_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
         entries = params["Entries"]
         self._check_batch(entries, "SendMessageBatchRequestEntry")
+        total = sum(msgs.payload_size(entry) for entry in entries)
+        if total > _MAX_PAYLOAD:  # the whole request; each message is held to the queue's own limit
+            raise AwsError(
+                "BatchRequestTooLong",
+                f"Batch requests cannot be longer than {_MAX_PAYLOAD} bytes. You have sent {total} bytes.",
+            )
+        if queue.fifo:  # FIFO parameters missing from any entry fail the whole request
+            for entry in entries:
+                self._check_fifo_ids(queue, entry, missing_code="InvalidParameterValue")
         prepared: list[tuple[str, NewRow, dict[str, Any]]] = []
         failed: list[dict[str, Any]] = []
-        total = 0
         for entry in entries:
             try:
                 row, reply = self._prepare(ctx, queue, entry)
             except AwsError as error:
                 failed.append(_failure(entry["Id"], error))
                 continue
-            total += reply["size"]
             prepared.append((entry["Id"], row, reply))
-        limit = queue.int_attribute("MaximumMessageSize")
-        if total > limit:
-            raise AwsError(
-                "BatchRequestTooLong",
-                f"Batch requests cannot be longer than {limit} bytes. You have sent {total} bytes.",
-            )
-        results = self.queues.send(queue.rows_key, [p[1] for p in prepared], dedup_window_ms=self._dedup_window(queue))
+        results = self.queues.send(
+            queue.rows_key, [p[1] for p in prepared], dedup_window_ms=self._dedup_window(queue)
+        )
         successful = [
             {"Id": entry_id, **self._sent(queue, reply, seq, message_id)}
             for (entry_id, _, reply), (seq, message_id, _) in zip(prepared, results, strict=True)
         ]
         return {"Successful": successful, "Failed": failed}
 
+    def _check_fifo_ids(self, queue: Queue, params: dict[str, Any], *, missing_code: str) -> None:
+        if not params.get("MessageGroupId"):
+            raise AwsError(missing_code, "The request must contain the parameter MessageGroupId.")
+        if not params.get("MessageDeduplicationId") and not _bool(
+            queue.attributes.get("ContentBasedDeduplication")
+        ):
+            raise AwsError(
+                "InvalidParameterValue",
+                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId "
+                "provided explicitly",
+            )
+
     def _check_batch(self, entries: list[dict[str, Any]], entry_name: str) -> None:
         if not entries:
-            raise AwsError("EmptyBatchRequest", f"There should be at least one {entry_name} in the request.")
+            raise AwsError(
+                "EmptyBatchRequest", f"There should be at least one {entry_name} in the request."
+            )
         if len(entries) > 10:
             raise AwsError(
                 "TooManyEntriesInBatchRequest",
@@ -430,7 +499,9 @@ class SqsProvider(Provider):
     def _dedup_window(self, queue: Queue) -> int:
         return _DEDUP_WINDOW_MS if queue.fifo else 0
 
-    def _prepare(self, ctx: RequestContext, queue: Queue, params: dict[str, Any]) -> tuple[NewRow, dict[str, Any]]:
+    def _prepare(
+        self, ctx: RequestContext, queue: Queue, params: dict[str, Any]
+    ) -> tuple[NewRow, dict[str, Any]]:
         body = params["MessageBody"]
         msgs.check_body(body)
         attributes = params.get("MessageAttributes") or {}
@@ -443,7 +514,11 @@ class SqsProvider(Provider):
             )
         system = params.get("MessageSystemAttributes") or {}
         for name, value in system.items():
-            if name != "AWSTraceHeader" or value.get("DataType") != "String" or not value.get("StringValue"):
+            if (
+                name != "AWSTraceHeader"
+                or value.get("DataType") != "String"
+                or not value.get("StringValue")
+            ):
                 raise AwsError(
                     "InvalidParameterValue",
                     f"Message system attribute name '{name}' is invalid.",
@@ -452,21 +527,21 @@ class SqsProvider(Provider):
         dedup = params.get("MessageDeduplicationId")
         delay = params.get("DelaySeconds")
         if queue.fifo:
-            if not group:
-                raise AwsError("MissingParameter", "The request must contain the parameter MessageGroupId.")
-            if delay is not None:
-                raise _invalid("DelaySeconds", delay, "The request include parameter that is not valid for this queue type.")
+            self._check_fifo_ids(queue, params, missing_code="MissingParameter")
+            if delay:  # FIFO queues delay only per queue; an explicit 0 is accepted
+                raise _invalid(
+                    "DelaySeconds",
+                    delay,
+                    "The request include parameter that is not valid for this queue type.",
+                )
+            delay = None
             if not dedup:
-                if not _bool(queue.attributes.get("ContentBasedDeduplication")):
-                    raise AwsError(
-                        "InvalidParameterValue",
-                        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId "
-                        "provided explicitly",
-                    )
                 dedup = msgs.hashlib.sha256(body.encode()).hexdigest()
         elif dedup:
             raise _invalid(
-                "MessageDeduplicationId", dedup, "The request include parameter that is not valid for this queue type."
+                "MessageDeduplicationId",
+                dedup,
+                "The request include parameter that is not valid for this queue type.",
             )
         if delay is None:
             delay = queue.int_attribute("DelaySeconds")
@@ -477,6 +552,8 @@ class SqsProvider(Provider):
         if dedup is not None:
             scope = queue.attributes.get("DeduplicationScope", "queue")
             dedup_key = f"{group}\x00{dedup}" if scope == "messageGroup" else dedup
+            if queue.doc.get("purges"):
+                dedup_key = f"{queue.doc['purges']}\x01{dedup_key}"
         reply: dict[str, Any] = {"MD5OfMessageBody": msgs.md5_hex(body.encode()), "size": size}
         if attributes:
             reply["MD5OfMessageAttributes"] = msgs.md5_of_attributes(attributes)
@@ -500,7 +577,9 @@ class SqsProvider(Provider):
         )
         return row, reply
 
-    def _sent(self, queue: Queue, reply: dict[str, Any], seq: int, message_id: str) -> dict[str, Any]:
+    def _sent(
+        self, queue: Queue, reply: dict[str, Any], seq: int, message_id: str
+    ) -> dict[str, Any]:
         out = {k: v for k, v in reply.items() if k != "size"}
         out["MessageId"] = message_id
         if queue.fifo:
@@ -522,7 +601,9 @@ class SqsProvider(Provider):
         if visibility is None:
             visibility = queue.int_attribute("VisibilityTimeout")
         elif not 0 <= visibility <= 43200:
-            raise _invalid("VisibilityTimeout", visibility, "Must be >= 0 and <= 43200, if provided.")
+            raise _invalid(
+                "VisibilityTimeout", visibility, "Must be >= 0 and <= 43200, if provided."
+            )
         policy = ReceivePolicy(visibility_ms=visibility * 1000, fifo=queue.fifo)
         dlq = self._dead_letter_target(queue)
         if dlq is not None:
@@ -530,9 +611,16 @@ class SqsProvider(Provider):
         rows = await self.queues.receive(queue.rows_key, limit, policy, wait)
         if not rows:
             return {}
-        wanted_system = set(params.get("MessageSystemAttributeNames") or []) | set(params.get("AttributeNames") or [])
+        wanted_system = set(params.get("MessageSystemAttributeNames") or []) | set(
+            params.get("AttributeNames") or []
+        )
         wanted_user = params.get("MessageAttributeNames") or []
-        return {"Messages": [self._message(queue, row, wanted_system, wanted_user) for row in rows]}
+        return {
+            "Messages": [
+                self._message(queue, row, wanted_system, wanted_user, policy.visibility_ms)
+                for row in rows
+            ]
+        }
 
     def _dead_letter_target(self, queue: Queue) -> tuple[str, int] | None:
         policy = queue.attributes.get("RedrivePolicy")
@@ -544,11 +632,16 @@ class SqsProvider(Provider):
             return None
         return target.rows_key, count
 
-    def _message(self, queue: Queue, row: QueueRow, system: set[str], wanted: list[str]) -> dict[str, Any]:
+    def _message(
+        self, queue: Queue, row: QueueRow, system: set[str], wanted: list[str], visibility_ms: int
+    ) -> dict[str, Any]:
         meta = orjson.loads(row.meta)
+        received_at = row.visible_at - visibility_ms  # the claim hid it until now + visibility
         message: dict[str, Any] = {
             "MessageId": row.message_id,
-            "ReceiptHandle": msgs.make_receipt(queue.rows_key, row.seq, row.receipt or ""),
+            "ReceiptHandle": msgs.make_receipt(
+                queue.rows_key, row.seq, row.receipt or "", received_at, row.visible_at
+            ),
             "MD5OfBody": msgs.md5_hex(row.body.encode()),
             "Body": row.body,
         }
@@ -560,7 +653,9 @@ class SqsProvider(Provider):
             message["MD5OfMessageAttributes"] = msgs.md5_of_attributes(attributes)
         return message
 
-    def _system_attributes(self, queue: Queue, row: QueueRow, meta: dict[str, Any], wanted: set[str]) -> dict[str, str]:
+    def _system_attributes(
+        self, queue: Queue, row: QueueRow, meta: dict[str, Any], wanted: set[str]
+    ) -> dict[str, str]:
         values = {
             "SenderId": meta.get("sender"),
             "SentTimestamp": str(row.sent_at),
@@ -578,54 +673,95 @@ class SqsProvider(Provider):
         return {k: v for k, v in values.items() if v is not None and (every or k in wanted)}
 
     # -- acknowledging ------------------------------------------------------------------------
-    def _receipt(self, queue: Queue, handle: str) -> tuple[int, str]:
-        queue_key, seq, receipt = msgs.read_receipt(handle)
-        if queue_key != queue.rows_key:
-            raise AwsError("ReceiptHandleIsInvalid", f'The input receipt handle "{handle}" is not a valid receipt handle.')
-        return seq, receipt
+    def _receipt(self, queue: Queue, handle: str) -> msgs.Receipt:
+        receipt = msgs.read_receipt(handle)
+        if receipt.queue_key != queue.rows_key:
+            raise AwsError(
+                "ReceiptHandleIsInvalid",
+                f'The input receipt handle "{handle}" is not a valid receipt handle.',
+            )
+        return receipt
 
+    @committed
     def delete_message(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
-        seq, receipt = self._receipt(queue, params["ReceiptHandle"])
-        self.queues.delete(queue.rows_key, seq, receipt)
+        self._delete(queue, params["ReceiptHandle"])
 
+    def _delete(self, queue: Queue, handle: str) -> None:
+        """Delete by receipt. A stale receipt is no error (SQS is at-least-once), except that a FIFO
+        queue refuses a receipt whose visibility timeout has run out."""
+        receipt = self._receipt(queue, handle)
+        if not queue.fifo:
+            self.queues.delete(queue.rows_key, receipt.seq, receipt.token)
+            return
+        now = self.clock.now_ms()
+        with self.store.transaction():
+            # Still in flight under this receipt? (The probe's new visibility is deleted with the row.)
+            in_flight = self.store.set_visibility(
+                queue.rows_key, receipt.seq, receipt.token, now=now, visible_at=now + 1
+            )
+            if in_flight:
+                self.queues.delete(queue.rows_key, receipt.seq, receipt.token)
+            elif now >= receipt.visible_until:
+                raise _invalid("ReceiptHandle", handle, "The receipt handle has expired.")
+
+    @committed
     def delete_message_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
         entries = params["Entries"]
         self._check_batch(entries, "DeleteMessageBatchRequestEntry")
         successful, failed = [], []
-        with self.store.transaction():
-            for entry in entries:
-                try:
-                    seq, receipt = self._receipt(queue, entry["ReceiptHandle"])
-                except AwsError as error:
-                    failed.append(_failure(entry["Id"], error))
-                    continue
-                self.queues.delete(queue.rows_key, seq, receipt)
-                successful.append({"Id": entry["Id"]})
+        for entry in entries:
+            try:
+                self._delete(queue, entry["ReceiptHandle"])
+            except AwsError as error:
+                failed.append(_failure(entry["Id"], error))
+                continue
+            successful.append({"Id": entry["Id"]})
         return {"Successful": successful, "Failed": failed}
 
+    @committed
     def change_message_visibility(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
         self._change_visibility(queue, params["ReceiptHandle"], params["VisibilityTimeout"])
 
     def _change_visibility(self, queue: Queue, handle: str, timeout: int) -> None:
-        seq, receipt = self._receipt(queue, handle)
-        if not 0 <= timeout <= 43200:
-            raise _invalid("VisibilityTimeout", timeout, "Must be >= 0 and <= 43200, if provided.")
-        if not self.queues.change_visibility(queue.rows_key, seq, receipt, timeout * 1000):
-            raise AwsError(
-                "MessageNotInflight", "Message does not exist or is not available for visibility timeout change."
+        """Change an in-flight message's visibility. As on SQS, a receipt whose visibility timeout
+        already ran out is accepted and changes nothing; one of a deleted message is invalid; and
+        a message stays hidden at most 12 hours after the receive."""
+        receipt = self._receipt(queue, handle)
+        now = self.clock.now_ms()
+        if timeout < 0 or (now - receipt.received_at) // 1000 + timeout > _MAX_VISIBILITY:
+            raise _invalid(
+                "VisibilityTimeout",
+                timeout,
+                f"Total VisibilityTimeout for the message is beyond the limit [{_MAX_VISIBILITY} seconds]",
             )
+        if self.queues.change_visibility(
+            queue.rows_key, receipt.seq, receipt.token, timeout * 1000
+        ):
+            return
+        if now >= receipt.visible_until:
+            return
+        raise _invalid(
+            "ReceiptHandle",
+            handle,
+            "Message does not exist or is not available for visibility timeout change.",
+        )
 
-    def change_message_visibility_batch(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    @committed
+    def change_message_visibility_batch(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         queue = self.queue_by_url(ctx, params["QueueUrl"])
         entries = params["Entries"]
         self._check_batch(entries, "ChangeMessageVisibilityBatchRequestEntry")
         successful, failed = [], []
         for entry in entries:
             try:
-                self._change_visibility(queue, entry["ReceiptHandle"], entry.get("VisibilityTimeout", 0))
+                self._change_visibility(
+                    queue, entry["ReceiptHandle"], entry.get("VisibilityTimeout", 0)
+                )
             except AwsError as error:
                 failed.append(_failure(entry["Id"], error))
                 continue
@@ -643,7 +779,12 @@ def _failure(entry_id: str, error: AwsError) -> dict[str, Any]:
     from cloudlet.protocols.quirks import QUERY_ERROR_CODES
 
     code = QUERY_ERROR_CODES["sqs"].get(error.code, error.code)
-    return {"Id": entry_id, "SenderFault": error.sender_fault, "Code": code, "Message": error.message}
+    return {
+        "Id": entry_id,
+        "SenderFault": error.sender_fault,
+        "Code": code,
+        "Message": error.message,
+    }
 
 
 def _encode_attributes(attributes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -662,7 +803,10 @@ def _decode_attributes(stored: dict[str, dict[str, Any]]) -> dict[str, dict[str,
     out = {}
     for name, value in stored.items():
         if "BinaryValue" in value:
-            out[name] = {"DataType": value["DataType"], "BinaryValue": base64.b64decode(value["BinaryValue"])}
+            out[name] = {
+                "DataType": value["DataType"],
+                "BinaryValue": base64.b64decode(value["BinaryValue"]),
+            }
         else:
             out[name] = value
     return out
@@ -671,6 +815,3 @@ def _decode_attributes(stored: dict[str, dict[str, Any]]) -> dict[str, dict[str,
 def _arn_of_rows_key(rows_key: str) -> str:
     _, account, region, name = rows_key.split("/", 3)
     return make_arn("sqs", region, account, name)
-
-
-

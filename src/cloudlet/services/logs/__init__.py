@@ -1,0 +1,1 @@
+"""Amazon CloudWatch Logs (botocore model "logs"): see provider.py."""

@@ -1,4 +1,4 @@
-"""Serving the App over HTTP: uvicorn with uvloop and httptools, one process.
+"""Serving the App over HTTP, on one event loop (uvloop when installed).
 
 `serve` is what `cloudlet start` runs; `BackgroundServer` runs the same server on a thread of the
 calling process, which is how the tests and embedding programs start one.
@@ -7,46 +7,27 @@ calling process, which is how the tests and embedding programs start one.
 from __future__ import annotations
 
 import asyncio
+import logging
+import signal
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import uvicorn
+from cloudlet.edge.http import HttpServer
 
+if TYPE_CHECKING:
     from cloudlet.app import App
 
+log = logging.getLogger("cloudlet")
 
-def _uvicorn_config(app: App, sock_port: int | None = None) -> uvicorn.Config:
-    import uvicorn
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     try:
-        import uvloop  # noqa: F401
-
-        loop = "uvloop"
+        import uvloop
     except ImportError:
-        loop = "asyncio"
-    return uvicorn.Config(
-        app.asgi,
-        host=app.config.host,
-        port=sock_port if sock_port is not None else app.config.port,
-        loop=loop,
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        log_level=app.config.log_level,
-        timeout_keep_alive=75,
-        server_header=False,
-        date_header=False,
-    )
-
-
-def serve(app: App) -> None:
-    """Serve until interrupted (Ctrl-C / SIGTERM)."""
-    import uvicorn
-
-    uvicorn.Server(_uvicorn_config(app)).run()
+        return None
+    return uvloop.new_event_loop
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -55,17 +36,45 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+async def _serve(app: App, stop: asyncio.Event, started: Callable[[HttpServer], None]) -> None:
+    server = HttpServer(app.asgi, app.config.host, app.config.port)
+    await server.start()
+    app.config.port = server.port
+    started(server)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+        app.close()
+
+
+def serve(app: App) -> None:
+    """Serve until SIGINT or SIGTERM, then finish in-flight requests and close the store."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await _serve(
+            app,
+            stop,
+            lambda server: log.info("ready on http://%s:%d", app.config.host, server.port),
+        )
+
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(main())
+
+
 class BackgroundServer:
     """A cloudlet server on a thread of this process, on a free port unless told otherwise."""
 
     def __init__(self, app: App) -> None:
-        import uvicorn
-
-        if not app.config.port:
-            app.config.port = free_port(app.config.host)
         self.app = app
-        self.server = uvicorn.Server(_uvicorn_config(app))
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._ready = threading.Event()
+        self._failed: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="cloudlet-server", daemon=True)
 
     @property
@@ -73,27 +82,27 @@ class BackgroundServer:
         return f"http://{self.app.config.host}:{self.app.config.port}"
 
     def _run(self) -> None:
-        config = self.server.config
-        if config.loop == "uvloop":
-            import uvloop
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            await _serve(self.app, self._stop, lambda _: self._ready.set())
 
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                runner.run(self.server.serve())
-        else:
-            asyncio.run(self.server.serve())
+        try:
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                runner.run(main())
+        except BaseException as error:  # surfaced by start()
+            self._failed = error
+            self._ready.set()
 
     def start(self, timeout: float = 10.0) -> BackgroundServer:
         self._thread.start()
-        waited = 0.0
-        while not self.server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("cloudlet server failed to start")
-            threading.Event().wait(0.005)
-            waited += 0.005
-            if waited > timeout:
-                raise TimeoutError("cloudlet server did not start in time")
+        if not self._ready.wait(timeout):
+            raise TimeoutError("cloudlet server did not start in time")
+        if self._failed is not None:
+            raise RuntimeError("cloudlet server failed to start") from self._failed
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self._thread.join(timeout=10)
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=15)

@@ -1,7 +1,7 @@
 """The ASGI application: classify a request, run it through one ordered pipeline, answer.
 
-Plain ASGI with no framework routing on the AWS path, so uvicorn serves it today and granian can
-tomorrow.
+Plain ASGI with no framework routing on the AWS path: edge/http.py serves it, and so could
+uvicorn or granian.
 """
 
 from __future__ import annotations

@@ -73,4 +73,10 @@ async def handle_internal(app: App, request: HttpRequest, scope: dict[str, Any])
             except (ValueError, orjson.JSONDecodeError) as exc:
                 return _json(400, {"error": str(exc)})
         return _json(200, {"now": app.clock.now(), "offset_seconds": app.clock.offset})
+    if path.startswith("/_cloudlet/lambda/code/") and method in ("GET", "HEAD"):
+        from cloudlet.services.awslambda.code import download
+
+        data = await download(app.config.data_dir, path.rpartition("/")[2])
+        if data is not None:
+            return HttpResponse(200, {"Content-Type": "application/zip"}, data)
     return _json(404, {"error": f"no such cloudlet endpoint: {method} {request.path}"})

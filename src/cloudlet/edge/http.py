@@ -11,7 +11,9 @@ plain ASGI, so uvicorn or granian can still serve `App.asgi` unchanged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import time
 from collections import deque
 from email.utils import formatdate
@@ -167,12 +169,8 @@ class HttpConnection(asyncio.Protocol):
         self.server.connections.add(self)
         sock = transport.get_extra_info("socket")
         if sock is not None:
-            import socket
-
-            try:
+            with contextlib.suppress(OSError):  # not a TCP socket
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
         self._arm_idle_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:

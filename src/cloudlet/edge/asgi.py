@@ -54,6 +54,21 @@ class Edge:
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
+    def _account_of(self, access_key: str) -> str:
+        """The account a request acts in.
+
+        Temporary credentials (ASIA...) act in the account of the role they were issued for; a
+        12-digit access key selects that account, as LocalStack does; anything else is the
+        default account.
+        """
+        if _ACCOUNT_KEY.match(access_key):
+            return access_key
+        if access_key.startswith("ASIA"):
+            principal = self.app.provider("sts").principal_for(access_key)
+            if principal:
+                return principal["account"]
+        return self.app.config.account
+
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
             message = await receive()
@@ -91,7 +106,7 @@ class Edge:
             ctx = RequestContext(
                 service=service,
                 operation=operation.name,
-                account=_account_of(creds.access_key if creds else "", self.app.config.account),
+                account=self._account_of(creds.access_key if creds else ""),
                 region=(creds.region if creds else "") or self.app.config.region,
                 request_id=request_id,
                 access_key=creds.access_key if creds else "",
@@ -121,9 +136,6 @@ class Edge:
             return codec.serialize_error(internal_failure(request_id), operation, request_id)
 
 
-def _account_of(access_key: str, default: str) -> str:
-    """A 12-digit access key selects that account, as LocalStack does; anything else the default."""
-    return access_key if _ACCOUNT_KEY.match(access_key) else default
 
 
 def _unroutable(request: HttpRequest) -> HttpResponse:

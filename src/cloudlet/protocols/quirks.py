@@ -14,6 +14,11 @@ VALIDATION_CODE_OVERRIDES: dict[tuple[str, str], str] = {
     ("sqs", "missing"): "MissingParameter",
     ("sqs", "invalid"): "InvalidParameterValue",
     ("sqs", "malformed"): "MalformedQueryString",
+    # IAM and STS answer input their model rejects with ValidationError (not the query default).
+    ("iam", "missing"): "ValidationError",
+    ("iam", "invalid"): "ValidationError",
+    ("sts", "missing"): "ValidationError",
+    ("sts", "invalid"): "ValidationError",
     # CloudWatch Logs answers every input its model rejects with InvalidParameterException.
     ("logs", "missing"): "InvalidParameterException",
     ("logs", "invalid"): "InvalidParameterException",

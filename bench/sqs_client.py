@@ -8,43 +8,15 @@ Prints figures; never fails because a machine is slow.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-import boto3
-from botocore.config import Config
 from canned_server import BODY
+from common import client, free_port, start_cloudlet, until_ready
 
 SECONDS = float(os.environ.get("SECONDS_PER_CASE", "3"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def client(port: int):
-    return boto3.client(
-        "sqs",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 0}),
-    )
-
-
-def wait_ready(sqs) -> None:
-    for _ in range(500):
-        try:
-            sqs.get_queue_url(QueueName="bench")
-            return
-        except Exception:
-            time.sleep(0.01)
 
 
 def rate(call) -> float:
@@ -73,32 +45,14 @@ def main() -> None:
         [sys.executable, os.path.join(here, "canned_server.py"), str(canned_port)]
     )
     data_dir = tempfile.mkdtemp()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cloudlet",
-            "start",
-            "--port",
-            str(cloudlet_port),
-            "--data-dir",
-            data_dir,
-            "--log-level",
-            "warning",
-        ]
-    )
+    server = start_cloudlet(cloudlet_port, data_dir)
     try:
-        reference = client(canned_port)
-        wait_ready(reference)
+        reference = client("sqs", canned_port)
+        until_ready(lambda: reference.get_queue_url(QueueName="bench"))
         canned_rates = measure(reference, "http://127.0.0.1/000000000000/bench", ["x"])
 
-        sqs = client(cloudlet_port)
-        for _ in range(500):
-            try:
-                url = sqs.create_queue(QueueName="bench")["QueueUrl"]
-                break
-            except Exception:
-                time.sleep(0.01)
+        sqs = client("sqs", cloudlet_port)
+        url = until_ready(lambda: sqs.create_queue(QueueName="bench"))["QueueUrl"]
         sqs.send_message_batch(
             QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": BODY} for i in range(10)]
         )

@@ -10,27 +10,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 
-import boto3
 import orjson
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from common import client, free_port, start_cloudlet, until_ready
 
 DURATION = os.environ.get("DURATION", "5s")
 CONNECTIONS = os.environ.get("CONNECTIONS", "8")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def signed_headers(endpoint: str, target: str, body: str) -> dict[str, str]:
@@ -62,7 +54,9 @@ def send_script(endpoint: str, url: str) -> str:
 
 
 def receive_delete_script(endpoint: str, url: str, batch: int) -> str:
-    receive = orjson.dumps({"QueueUrl": url, "MaxNumberOfMessages": batch, "VisibilityTimeout": 60}).decode()
+    receive = orjson.dumps(
+        {"QueueUrl": url, "MaxNumberOfMessages": batch, "VisibilityTimeout": 60}
+    ).decode()
     rh = signed_headers(endpoint, "ReceiveMessage", receive)
     dh = signed_headers(endpoint, "DeleteMessageBatch" if batch > 1 else "DeleteMessage", "{}")
     return (
@@ -164,34 +158,10 @@ def main() -> None:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     data_dir = tempfile.mkdtemp()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cloudlet",
-            "start",
-            "--port",
-            str(port),
-            "--data-dir",
-            data_dir,
-            "--log-level",
-            "warning",
-        ]
-    )
+    proc = start_cloudlet(port, data_dir)
     try:
-        sqs = boto3.client(
-            "sqs",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-        for _ in range(200):
-            try:
-                sqs.list_queues()
-                break
-            except Exception:
-                time.sleep(0.05)
+        sqs = client("sqs", port)
+        until_ready(sqs.list_queues)
         url = sqs.create_queue(QueueName="bench")["QueueUrl"]
         out = run_wrk(send_script(endpoint, url), endpoint)
         sent = int(

@@ -7,21 +7,13 @@ Prints figures; never fails because a machine is slow.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
 import boto3
-from botocore.config import Config
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from common import client, free_port, start_cloudlet, until_ready
 
 
 def rss_mb(pid: int) -> float:
@@ -34,32 +26,12 @@ def rss_mb(pid: int) -> float:
 
 def one_run(client_for) -> tuple[float, float]:
     port = free_port()
-    client = client_for(port)
+    sqs = client_for(port)
     with tempfile.TemporaryDirectory() as data_dir:
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cloudlet",
-                "start",
-                "--port",
-                str(port),
-                "--data-dir",
-                data_dir,
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_cloudlet(port, data_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            while True:
-                try:
-                    client.list_queues()
-                    break
-                except Exception:
-                    time.sleep(0.002)
+            until_ready(sqs.list_queues)
             elapsed = time.perf_counter() - started
             time.sleep(1.0)
             rss = rss_mb(proc.pid)
@@ -74,14 +46,7 @@ def main() -> None:
     session = boto3.session.Session()
 
     def client_for(port: int):
-        return session.client(
-            "sqs",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 0}, connect_timeout=0.05, read_timeout=5),
-        )
+        return client("sqs", port, session, connect_timeout=0.05, read_timeout=5)
 
     one_run(client_for)  # warm the page cache
     results = [one_run(client_for) for _ in range(runs)]

@@ -86,3 +86,28 @@ def test_ephemeral_leaves_nothing_behind(cloudlet_process: CloudletProcess):
     assert b'"ephemeral":true' in body
     cloudlet_process.stop()
     assert not cloudlet_process.data_dir.exists()
+
+
+def test_a_second_server_refuses_a_data_dir_in_use(cloudlet_process: CloudletProcess):
+    import subprocess
+    import sys
+
+    cloudlet_process.start()
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cloudlet",
+            "start",
+            "--port",
+            "0",
+            "--data-dir",
+            str(cloudlet_process.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert second.returncode == 1
+    assert "in use by another cloudlet server" in second.stderr
+    assert http("GET", cloudlet_process.endpoint + "/_cloudlet/health")[0] == 200

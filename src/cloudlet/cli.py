@@ -77,7 +77,17 @@ def _start(args: argparse.Namespace) -> int:
     )
     if args.data_dir:
         config.data_dir = args.data_dir
-    app = App(config)
+    from cloudlet.core.store.sqlite import StoreInUse
+
+    try:
+        app = App(config)
+    except StoreInUse:
+        print(
+            f"cloudlet: the data directory {config.data_dir} is in use by another cloudlet server; "
+            "stop it or pass --data-dir / --ephemeral",
+            file=sys.stderr,
+        )
+        return 1
     where = "a temporary directory" if config.ephemeral else config.data_dir
     logging.getLogger("cloudlet").info(
         "cloudlet %s on http://%s:%d, state in %s", __version__, config.host, config.port, where

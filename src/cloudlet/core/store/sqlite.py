@@ -75,19 +75,31 @@ def _row(values: tuple[Any, ...]) -> QueueRow:
     return QueueRow(*values)
 
 
+class StoreInUse(RuntimeError):
+    """Another process holds the database."""
+
+
 class SqliteStore:
     def __init__(self, path: str) -> None:
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.5)
+        # One process owns a data directory: holding the lock saves the locking system calls of
+        # every transaction and stops a second server from sharing (and corrupting) the state.
+        self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            self._db.close()
+            raise StoreInUse(f"{path} is in use by another cloudlet server ({error})") from None
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA temp_store=MEMORY")
         self._db.execute("PRAGMA cache_size=-16000")
         self._db.executescript(_SCHEMA)
         self._depth = 0
-        self._lock = (
-            threading.RLock()
-        )  # the server uses one thread; tests may reach in from another
+        # the server uses one thread; tests may reach in from another
+        self._lock = threading.RLock()
         self._docs: dict[tuple[str, str], dict[str, Any]] = {}
         self._undo: list[tuple[tuple[str, str], dict[str, Any] | None]] = []
         self._load_docs()
@@ -127,6 +139,17 @@ class SqliteStore:
                 self._depth = depth
                 if not depth:
                     self._undo = []
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """Atomicity for one store method: a transaction of its own, or simply part of the
+        caller's (no savepoint: a store method fails whole or not at all)."""
+        if self._depth:
+            with self._lock:
+                yield
+        else:
+            with self.transaction():
+                yield
 
     def _undo_docs(self, mark: int) -> None:
         undo = self._undo
@@ -168,7 +191,7 @@ class SqliteStore:
         self, queue: str, rows: list[NewRow], *, dedup_window_ms: int = 0, now: int = 0
     ) -> list[tuple[int, str, bool]]:
         out: list[tuple[int, str, bool]] = []
-        with self.transaction():
+        with self._atomic():
             db = self._db
             for row in rows:
                 if row.dedup_id is not None and dedup_window_ms:
@@ -215,7 +238,7 @@ class SqliteStore:
         max_receives: int | None = None,
         dead_letter_queue: str | None = None,
     ) -> list[QueueRow]:
-        with self.transaction():
+        with self._atomic():
             if max_receives is not None and dead_letter_queue is not None:
                 self._redrive(queue, now, max_receives, dead_letter_queue)
             seqs = (
@@ -307,7 +330,7 @@ class SqliteStore:
         return row[0]
 
     def purge(self, queue: str, *, before_seq: int | None = None) -> int:
-        with self.transaction():
+        with self._atomic():
             if before_seq is None:
                 cur = self._db.execute("DELETE FROM messages WHERE queue = ?", (queue,))
             else:
@@ -317,12 +340,12 @@ class SqliteStore:
             return cur.rowcount
 
     def drop_queue(self, queue: str) -> None:
-        with self.transaction():
+        with self._atomic():
             self._db.execute("DELETE FROM messages WHERE queue = ?", (queue,))
             self._db.execute("DELETE FROM dedup WHERE queue = ?", (queue,))
 
     def expire(self, queue: str, now: int) -> int:
-        with self.transaction():
+        with self._atomic():
             cur = self._db.execute(
                 "DELETE FROM messages WHERE queue = ? AND expires_at <= ?", (queue, now)
             )
@@ -331,7 +354,7 @@ class SqliteStore:
 
     def move(self, source: str, target: str | None, *, limit: int, now: int) -> list[QueueRow]:
         """Move visible messages to `target`, or back to the queue each came from when None."""
-        with self.transaction():
+        with self._atomic():
             rows = self._db.execute(
                 f"UPDATE messages SET queue = coalesce(?, origin, queue), origin = NULL, visible_at = ?,"
                 f" receipt = NULL, receive_count = 0, first_receive_at = NULL WHERE seq IN ("
@@ -351,7 +374,7 @@ class SqliteStore:
     ) -> int:
         if not events:
             return 0
-        with self.transaction():
+        with self._atomic():
             self._db.executemany(
                 "INSERT INTO log_events (grp, stream, ts, ingested, message) VALUES (?, ?, ?, ?, ?)",
                 [(group, stream, ts, ingested, message) for ts, message in events],
@@ -413,7 +436,7 @@ class SqliteStore:
         if before is not None:
             where += " AND ts < ?"
             args.append(before)
-        with self.transaction():
+        with self._atomic():
             count, size = self._db.execute(
                 f"SELECT count(*), coalesce(sum(length(CAST(message AS BLOB))), 0)"
                 f" FROM log_events WHERE {where}",
@@ -425,7 +448,7 @@ class SqliteStore:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def reset(self) -> None:
-        with self.transaction():
+        with self._atomic():
             for table in ("docs", "messages", "dedup", "log_events"):
                 self._db.execute(f"DELETE FROM {table}")
             self._docs.clear()

@@ -70,7 +70,9 @@ class Codec:
         """Find the operation a request calls and decode its params (not yet validated)."""
         raise NotImplementedError
 
-    def serialize(self, operation: Operation, result: dict[str, Any], request_id: str) -> HttpResponse:
+    def serialize(
+        self, operation: Operation, result: dict[str, Any], request_id: str
+    ) -> HttpResponse:
         raise NotImplementedError
 
     def serialize_error(
@@ -116,12 +118,36 @@ def get_codec(model: ServiceModel, protocol: str | None = None) -> Codec:
 
 # Which error each protocol family answers for input its model rejects.
 _VALIDATION_CODES: dict[str, dict[str, str]] = {
-    "json": {"missing": "ValidationException", "invalid": "ValidationException", "malformed": "SerializationException"},
-    "rest-json": {"missing": "ValidationException", "invalid": "ValidationException", "malformed": "SerializationException"},
-    "smithy-rpc-v2-cbor": {"missing": "ValidationException", "invalid": "ValidationException", "malformed": "SerializationException"},
-    "query": {"missing": "MissingParameter", "invalid": "InvalidParameterValue", "malformed": "MalformedQueryString"},
-    "ec2": {"missing": "MissingParameter", "invalid": "InvalidParameterValue", "malformed": "MalformedQueryString"},
-    "rest-xml": {"missing": "InvalidArgument", "invalid": "InvalidArgument", "malformed": "MalformedXML"},
+    "json": {
+        "missing": "ValidationException",
+        "invalid": "ValidationException",
+        "malformed": "SerializationException",
+    },
+    "rest-json": {
+        "missing": "ValidationException",
+        "invalid": "ValidationException",
+        "malformed": "SerializationException",
+    },
+    "smithy-rpc-v2-cbor": {
+        "missing": "ValidationException",
+        "invalid": "ValidationException",
+        "malformed": "SerializationException",
+    },
+    "query": {
+        "missing": "MissingParameter",
+        "invalid": "InvalidParameterValue",
+        "malformed": "MalformedQueryString",
+    },
+    "ec2": {
+        "missing": "MissingParameter",
+        "invalid": "InvalidParameterValue",
+        "malformed": "MalformedQueryString",
+    },
+    "rest-xml": {
+        "missing": "InvalidArgument",
+        "invalid": "InvalidArgument",
+        "malformed": "MalformedXML",
+    },
 }
 
 
@@ -129,7 +155,9 @@ def validation_error(protocol: str, exc: ParamValidationError, service: str = ""
     """The AwsError a protocol family answers for input that breaks the model."""
     from cloudlet.protocols.quirks import VALIDATION_CODE_OVERRIDES
 
-    code = VALIDATION_CODE_OVERRIDES.get((service, exc.kind)) or _VALIDATION_CODES[protocol][exc.kind]
+    code = (
+        VALIDATION_CODE_OVERRIDES.get((service, exc.kind)) or _VALIDATION_CODES[protocol][exc.kind]
+    )
     message = exc.message
     if code == "MissingParameter" and exc.member:
         # Query-era services name the first missing parameter as the caller spells it.

@@ -43,15 +43,21 @@ class JsonCodec(Codec):
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise ParamValidationError("malformed", "Start of structure or map found where not expected.") from None
+            raise ParamValidationError(
+                "malformed", "Start of structure or map found where not expected."
+            ) from None
         if not isinstance(data, dict):
-            raise ParamValidationError("malformed", "Start of structure or map found where not expected.")
+            raise ParamValidationError(
+                "malformed", "Start of structure or map found where not expected."
+            )
         if operation.input is None:
             return operation, {}
         return operation, decode_structure(operation.input, data)
 
     # -- responses ---------------------------------------------------------------------------
-    def serialize(self, operation: Operation, result: dict[str, Any], request_id: str) -> HttpResponse:
+    def serialize(
+        self, operation: Operation, result: dict[str, Any], request_id: str
+    ) -> HttpResponse:
         if operation.output is None or not result:
             body = _EMPTY_OBJECT
         else:
@@ -62,7 +68,9 @@ class JsonCodec(Codec):
             body,
         )
 
-    def serialize_error(self, error: AwsError, operation: Operation | None, request_id: str) -> HttpResponse:
+    def serialize_error(
+        self, error: AwsError, operation: Operation | None, request_id: str
+    ) -> HttpResponse:
         status, extra, payload = error_document(self, error, encode_structure)
         headers = {"Content-Type": self.content_type, "x-amzn-RequestId": request_id, **extra}
         return HttpResponse(status, headers, orjson.dumps(payload))
@@ -130,13 +138,16 @@ def decode_value(shape: Shape, value: Any) -> Any:
                 return base64.b64decode(value, validate=True)
             except ValueError:
                 raise ParamValidationError(
-                    "invalid", "1 validation error detected: Value at blob failed to satisfy constraint: Member must be base64"
+                    "invalid",
+                    "1 validation error detected: Value at blob failed to satisfy constraint: Member must be base64",
                 ) from None
         return value
     if kind == "timestamp":
         return parse_timestamp(value)
     if kind in ("float", "double") and isinstance(value, str):
-        return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.get(value, value)
+        return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.get(
+            value, value
+        )
     return value
 
 

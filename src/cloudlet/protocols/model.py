@@ -138,7 +138,9 @@ class Operation:
         self.http_method: str = http.get("method", "POST")
         self.request_uri: str = http.get("requestUri", "/")
         self.response_code: int = http.get("responseCode", 200)
-        self.input: Shape | None = model.shape(raw["input"]["shape"], raw["input"]) if "input" in raw else None
+        self.input: Shape | None = (
+            model.shape(raw["input"]["shape"], raw["input"]) if "input" in raw else None
+        )
         self.output: Shape | None = (
             model.shape(raw["output"]["shape"], raw["output"]) if "output" in raw else None
         )

@@ -235,10 +235,11 @@ QUERY_ERROR_STATUS: dict[str, dict[str, int]] = {
     },
 }
 
-#: Services whose front end does not check enum values: SQS accepts any attribute name in
-#: AttributeNames / MessageSystemAttributeNames and answers unknown ones itself
-#: (InvalidAttributeName), which the provider reproduces.
-NO_ENUM_VALIDATION: frozenset[str] = frozenset({"sqs"})
+#: Enums the front end does not check, as "service" (all of its enums) or "service:Shape": the
+#: service answers unknown values itself. SQS accepts any name in AttributeNames /
+#: MessageSystemAttributeNames and answers InvalidAttributeName; Lambda answers an unknown
+#: Runtime with InvalidParameterValueException.
+NO_ENUM_VALIDATION: frozenset[str] = frozenset({"sqs", "lambda:Runtime"})
 
 #: Messages a former query service words differently on its query protocol.
 LEGACY_QUERY_MESSAGES: dict[tuple[str, str], str] = {

@@ -166,7 +166,8 @@ def _wrong_type(kind: str, types: tuple[type, ...], value: Any) -> bool:
 def _checks_enums(shape: Shape) -> bool:
     from cloudlet.protocols.quirks import NO_ENUM_VALIDATION
 
-    return shape.model.name not in NO_ENUM_VALIDATION
+    service = shape.model.name
+    return service not in NO_ENUM_VALIDATION and f"{service}:{shape.name}" not in NO_ENUM_VALIDATION
 
 
 def _rule_texts(shape: Shape) -> tuple[str, str, str, str]:
@@ -208,7 +209,9 @@ def _build_violations(shape: Shape) -> Violations | None:
     low, high = raw.get("min"), raw.get("max")
     too_big, too_small, pattern_text, enum_text = _rule_texts(shape)
     is_string = shape.type == "string"
-    enum = frozenset(raw["enum"]) if is_string and raw.get("enum") and _checks_enums(shape) else None
+    enum = (
+        frozenset(raw["enum"]) if is_string and raw.get("enum") and _checks_enums(shape) else None
+    )
     rx = _compiled(raw["pattern"]) if is_string and raw.get("pattern") else None
     if low is None and high is None and enum is None and rx is None:
         return None

@@ -5,7 +5,9 @@ runtime/ decides *how*: a pool of warm environments per function version, grown 
 the concurrency limit, retired when idle, killed on timeout. User code never runs in the server
 process.
 
-The interface between the two is this module's dataclasses and `Runtime.invoke`.
+The interface between the two is this module's dataclasses and `Runtime.invoke`
+(`cloudlet.runtime.pool.Runtime`, also importable from here; the App creates one lazily as
+`app.runtime`).
 """
 
 from __future__ import annotations
@@ -80,3 +82,12 @@ class TooManyRequests(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason  # "ReservedFunctionConcurrentInvocationLimitExceeded" | "ConcurrentInvocationLimitExceeded"
+
+
+def __getattr__(name: str) -> object:
+    """`from cloudlet.runtime import Runtime` without importing the pool machinery up front."""
+    if name == "Runtime":
+        from cloudlet.runtime.pool import Runtime
+
+        return Runtime
+    raise AttributeError(name)

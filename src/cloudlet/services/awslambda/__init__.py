@@ -1,0 +1,1 @@
+"""AWS Lambda: functions, versions, aliases, layers, policies and synchronous invocation."""

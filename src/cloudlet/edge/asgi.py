@@ -136,8 +136,6 @@ class Edge:
             return codec.serialize_error(internal_failure(request_id), operation, request_id)
 
 
-
-
 def _unroutable(request: HttpRequest) -> HttpResponse:
     import orjson
 

@@ -8,7 +8,8 @@ handler, and a no-op Node.js handler when node is installed:
   Init Duration (spawn to the runtime's first `next`), "invoke" the whole cold invocation.
 
 Targets (issue): warm p50 well under 1 ms; cold start overhead under 60 ms p50.
-Prints figures; never fails because a machine is slow. `--loop asyncio` uses the stdlib loop.
+Prints figures; never fails because a machine is slow. `--loop asyncio` uses the stdlib loop;
+`--direct` spawns without the zygote (a fresh interpreter per Python environment).
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ async def cold(app: App, spec: FunctionSpec, count: int) -> tuple[list[float], l
 async def main(args: argparse.Namespace) -> None:
     data_dir = tempfile.mkdtemp(prefix="cloudlet-bench-")
     app = App(Config(port=0, data_dir=data_dir, log_level="warning"))
+    if args.direct:  # every environment spawned from this process, each a new interpreter
+        from cloudlet.runtime.pool import Runtime
+
+        app._runtime = Runtime(app, zygote=False)
     runtime = app.runtime
     try:
         python = make_spec(
@@ -118,6 +123,7 @@ if __name__ == "__main__":
     parser.add_argument("--cold", type=int, default=40, help="cold starts")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--no-node", action="store_true")
+    parser.add_argument("--direct", action="store_true", help="no zygote")
     arguments = parser.parse_args()
     if arguments.loop == "uvloop":
         import uvloop

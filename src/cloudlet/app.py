@@ -6,6 +6,7 @@ process.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from cloudlet import __version__
 from cloudlet.core.clock import Clock
+from cloudlet.core.events import EventHub
 from cloudlet.core.notify import Notifier
 from cloudlet.core.queue import WorkQueues
 from cloudlet.core.store import GroupCommit, Store, open_store
@@ -62,10 +64,12 @@ class App:
         self.clock = Clock(meta.get("offset", 0.0))
         self.clock.on_advance(self._save_clock)
         self.notifier = Notifier()
+        self.events = EventHub()  # services' own events (EC2 state changes ...) for EventBridge
         #: concurrent requests' writes share one commit per event-loop turn
         self.commit = GroupCommit(self.store)
         self.queues = WorkQueues(self.store, self.clock, self.notifier, self.commit)
         self._providers: dict[str, Provider] = {}
+        self._log_writes: set[asyncio.Task[None]] = set()
         self._runtime: Runtime | None = None
         from cloudlet.edge.asgi import Edge
 
@@ -87,8 +91,30 @@ class App:
         if self._runtime is None:
             from cloudlet.runtime.pool import Runtime
 
-            self._runtime = Runtime(self)
+            self._runtime = Runtime(self, log_sink=self._function_logs)
         return self._runtime
+
+    def _function_logs(
+        self, account: str, region: str, group: str, stream: str, events: list[tuple[int, str]]
+    ) -> None:
+        """Function output goes to CloudWatch Logs, written in the next group commit: logs are
+        eventually visible, as on AWS, and never cost an invocation a commit of its own."""
+        logs = self.provider("logs")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            logs.append(account, region, group, stream, events)
+            return
+
+        async def write() -> None:
+            try:
+                await self.commit(logs.append, account, region, group, stream, events)
+            except Exception:
+                log.exception("could not store %d log events of %s", len(events), group)
+
+        task = loop.create_task(write())
+        self._log_writes.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._log_writes.discard)
 
     def _save_clock(self) -> None:
         self.store.put("meta", "clock", {"offset": self.clock.offset})

@@ -69,7 +69,9 @@ def test_log_stream_and_sink_events(harness):
 def test_custom_log_group_and_sink(make_harness):
     received = []
     harness = make_harness(
-        log_sink=lambda group, stream, events: received.append((group, stream, events))
+        log_sink=lambda account, region, group, stream, events: received.append(
+            (group, stream, events)
+        )
     )
     spec = harness.function(PRINTER, log_group="/custom/group", version="3")
     harness.invoke(spec)
@@ -96,7 +98,7 @@ def test_log_tail(harness):
 
 
 def test_failing_sink_does_not_break_invocations(make_harness):
-    def broken(group, stream, events):
+    def broken(account, region, group, stream, events):
         raise RuntimeError("sink down")
 
     harness = make_harness(log_sink=broken)

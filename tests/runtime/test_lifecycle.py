@@ -238,3 +238,39 @@ def test_close_stops_everything(make_harness):
     pid = payload_of(harness.invoke(spec))["pid"]
     harness.app.close()  # synchronous, as at server shutdown
     harness.wait_for(lambda: not alive(pid))
+
+
+def test_environment_inherits_no_descriptors(harness):
+    spec = harness.function(
+        {
+            "app.py": """
+                import os
+                def handler(event, context):
+                    fds = {}
+                    for name in os.listdir("/proc/self/fd"):
+                        try:
+                            fds[name] = os.readlink(f"/proc/self/fd/{name}")
+                        except OSError:
+                            pass
+                    return fds
+            """
+        }
+    )
+    fds = payload_of(harness.invoke(spec))
+    sockets = [target for target in fds.values() if target.startswith("socket:")]
+    assert len(sockets) == 1  # its own Runtime API connection, nothing of the zygote or server
+    assert fds["1"] == fds["2"] and fds["1"].startswith("pipe:")
+
+
+def test_a_caller_that_gives_up_does_not_break_the_environment(harness):
+    spec = harness.function(SLEEPER)
+
+    async def impatient():
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(harness.ainvoke(spec, b'{"sleep": 0.3}'), 0.05)
+
+    harness.run(impatient())
+    assert harness.runtime.concurrent_executions(spec.function_arn) == 0
+    harness.wait_for(lambda: [e for e in harness.runtime.environments() if e.state == "idle"])
+    result = harness.invoke(spec)
+    assert result.function_error is None and result.init_duration_ms is None  # the same, warm

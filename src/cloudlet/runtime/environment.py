@@ -116,7 +116,7 @@ class Environment:
         if new:
             limit = INIT_LIMIT_S + self.spec.timeout_s
             call.timer = loop.call_later(limit, self._on_timeout, call)
-            await self._start()
+            self.runtime.track(self._start())  # not cancelled with the caller
         elif self.conn is not None:
             self._deliver(call)
         else:  # the runtime has not asked for it yet: its time runs all the same
@@ -458,7 +458,9 @@ class Environment:
             return
         events, self._events = self._events, []
         try:
-            self.runtime.log_sink(self.group, self.stream, events)
+            self.runtime.log_sink(
+                self.spec.account, self.spec.region, self.group, self.stream, events
+            )
         except Exception:
             log.exception("the log sink failed; %d events of %s lost", len(events), self.group)
 
@@ -480,7 +482,10 @@ class Environment:
         if self.proc is not None and self.proc.returncode is None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.proc.wait(), 5)
+        tmp_dir, self.tmp_dir = self.tmp_dir, None
         self.release()
+        if tmp_dir is not None:  # a function may leave gigabytes in its /tmp: not on the loop
+            await asyncio.to_thread(shutil.rmtree, tmp_dir, True)
 
     def release(self) -> None:
         """Free what the environment holds; synchronous so App.close() can call it."""

@@ -3,7 +3,8 @@
 An environment's stdout/stderr lines and the platform's own lines (INIT_START, START, END, REPORT,
 timeouts, exits) become log events of one log stream per environment, named as AWS names them:
 `2024/05/01/[$LATEST]<32 hex>`. They are handed to a *sink*, a callable
-`(group, stream, events) -> None` with events as `(timestamp_ms, message)` tuples. CloudWatch Logs
+`(account, region, group, stream, events) -> None` with events as `(timestamp_ms, message)`
+tuples. CloudWatch Logs
 wires its own sink; until then `MemoryLogSink` keeps the most recent events so tests can read them.
 
 The platform lines are formatted here, in one place, exactly as AWS prints them (tab separated,
@@ -22,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 LogEvent = tuple[int, str]
-LogSink = Callable[[str, str, list[LogEvent]], None]
+LogSink = Callable[[str, str, str, str, list[LogEvent]], None]
 
 #: LogType=Tail returns this many bytes of the end of an invocation's log
 TAIL_BYTES = 4096
@@ -174,7 +175,9 @@ class MemoryLogSink:
         self.max_events = max_events_per_group
         self._groups: dict[str, deque[tuple[str, int, str]]] = {}
 
-    def __call__(self, group: str, stream: str, events: list[LogEvent]) -> None:
+    def __call__(
+        self, account: str, region: str, group: str, stream: str, events: list[LogEvent]
+    ) -> None:
         store = self._groups.get(group)
         if store is None:
             store = self._groups[group] = deque(maxlen=self.max_events)

@@ -41,7 +41,7 @@ class OutputPipe:
             return
         chunks = []
         eof = False
-        while True:
+        for _ in range(16):  # at most 1 MB per turn: a chatty function must not hog the loop
             try:
                 data = os.read(self.read_fd, 65536)
             except BlockingIOError:

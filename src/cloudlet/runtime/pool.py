@@ -100,7 +100,7 @@ class Pool:
 class Runtime:
     """Function execution for one App. The Lambda service calls `invoke`.
 
-    `log_sink(group, stream, events)` receives every log event; `account_concurrency` is the
+    `log_sink(account, region, group, stream, events)` receives every log event; `account_concurrency` is the
     account's concurrent executions limit; `idle_timeout_s` is how long a warm environment waits
     for its next invocation. All three may be changed on a live Runtime. `isolate` forces the
     per-function uid on or off (default: on when running as root); `memory_mode` forces
@@ -138,6 +138,9 @@ class Runtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._secured: set[tuple[str, int | None, tuple[str, ...]]] = set()
         app.clock.on_advance(self._clock_moved)
+        with contextlib.suppress(RuntimeError):  # created on the server's loop: warm up now
+            self._loop = asyncio.get_running_loop()
+            self.spawner.prestart()
 
     # -- the interface of the Lambda service
 
@@ -156,8 +159,9 @@ class Runtime:
             self._release(spec.function_arn, reserved)
 
     def new_code_dir(self) -> str:
-        """A fresh directory under `<data_dir>/functions/` for one function's unpacked code;
-        give each function (and each code version) its own."""
+        """A fresh directory under `<data_dir>/functions/` (mode 0711, unguessable name) for
+        unpacked code. One function's versions may share one; two functions never may (as root
+        it is handed to the function's own gid)."""
         return self.sandbox.new_code_dir()
 
     def retire_function(self, function_arn: str) -> None:

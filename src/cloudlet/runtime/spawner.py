@@ -81,13 +81,19 @@ class Spawner:
             return await zygote.spawn(request, out_fd)
         return await _spawn_directly(request, out_fd)
 
+    def prestart(self) -> None:
+        """Start the zygote in the background, so the first cold start does not wait for it."""
+        idle = self._starting is None or self._starting.done()
+        if self.use_zygote and idle and (self._zygote is None or not self._zygote.alive):
+            self._starting = asyncio.get_running_loop().create_task(self._start_zygote())
+
     async def _get_zygote(self) -> ZygoteClient | None:
         if not self.use_zygote:
             return None
         if self._zygote is not None and self._zygote.alive:
             return self._zygote
-        if self._starting is None or self._starting.done():
-            self._starting = asyncio.get_running_loop().create_task(self._start_zygote())
+        self.prestart()
+        assert self._starting is not None
         self._zygote = await asyncio.shield(self._starting)
         return self._zygote
 
@@ -103,6 +109,8 @@ class Spawner:
         return client
 
     def close(self) -> None:
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
         if self._zygote is not None:
             self._zygote.close()
             self._zygote = None
@@ -207,7 +215,7 @@ class ZygoteClient:
             self.sock.close()
             self.sock = None
         if self.proc is not None and self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(Exception):  # gone already, or its loop is closed
                 self.proc.kill()
         pending, self._pending = self._pending, {}
         exits, self._exits = self._exits, {}

@@ -206,8 +206,7 @@ class Zygote:
             os.dup2(null, 0)
             os.dup2(out_fd, 1)
             os.dup2(out_fd, 2)
-            os.closerange(3, err_w)
-            os.closerange(err_w + 1, 65536)
+            _close_inherited(keep=err_w)
             make_preexec(
                 uid=request.get("uid"),
                 cwd=request["cwd"],
@@ -284,6 +283,18 @@ def _flush():
             stream.flush()
         except Exception:
             pass
+
+
+def _close_inherited(keep):
+    """Close every descriptor above stderr except `keep`: nothing of the zygote (least of all
+    its control socket) may reach the function."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = range(3, 1024)
+    for fd in fds:
+        if fd > 2 and fd != keep:
+            _close(fd)
 
 
 def _close(fd):

@@ -78,6 +78,14 @@ class LogEvent:
     message: str
 
 
+@dataclass(slots=True)
+class Timer:
+    timer_id: str
+    due: int
+    kind: str
+    payload: bytes
+
+
 class Store(Protocol):
     """What every backend provides. See sqlite.py for the reference implementation."""
 
@@ -171,6 +179,18 @@ class Store(Protocol):
         """Delete a group's events (of one stream; with timestamps before `before`); returns how
         many events and how many message bytes (UTF-8) went, for the caller's size counters."""
         ...
+
+    # -- timers ------------------------------------------------------------------------------
+    def set_timer(self, timer_id: str, due: int, kind: str, payload: bytes) -> None:
+        """Create or move a durable timer (ids are unique: setting again replaces it)."""
+        ...
+
+    def cancel_timer(self, timer_id: str) -> bool: ...
+    def due_timers(self, now: int, limit: int) -> list[Timer]:
+        """Timers due at `now` or before, earliest first (ties in id order)."""
+        ...
+
+    def next_timer_due(self) -> int | None: ...
 
     # -- lifecycle ---------------------------------------------------------------------------
     def transaction(self) -> Any: ...

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from cloudlet.core.store import LogEvent, NewRow, QueueCounts, QueueRow
+from cloudlet.core.store import LogEvent, NewRow, QueueCounts, QueueRow, Timer
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at);
 CREATE INDEX IF NOT EXISTS messages_group ON messages (queue, group_id, visible_at)
     WHERE group_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS timers (
+    id TEXT PRIMARY KEY,
+    due INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    payload BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS timers_due ON timers (due, id);
 CREATE TABLE IF NOT EXISTS dedup (
     queue TEXT NOT NULL,
     dedup_id TEXT NOT NULL,
@@ -447,9 +454,31 @@ class SqliteStore:
         return count, size
 
     # -- lifecycle ---------------------------------------------------------------------------
+    # -- timers ------------------------------------------------------------------------------
+    def set_timer(self, timer_id: str, due: int, kind: str, payload: bytes) -> None:
+        with self._atomic():
+            self._db.execute(
+                "INSERT OR REPLACE INTO timers (id, due, kind, payload) VALUES (?, ?, ?, ?)",
+                (timer_id, due, kind, payload),
+            )
+
+    def cancel_timer(self, timer_id: str) -> bool:
+        with self._atomic():
+            return self._db.execute("DELETE FROM timers WHERE id = ?", (timer_id,)).rowcount > 0
+
+    def due_timers(self, now: int, limit: int) -> list[Timer]:
+        rows = self._db.execute(
+            "SELECT id, due, kind, payload FROM timers WHERE due <= ? ORDER BY due, id LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        return [Timer(*row) for row in rows]
+
+    def next_timer_due(self) -> int | None:
+        return self._db.execute("SELECT min(due) FROM timers").fetchone()[0]
+
     def reset(self) -> None:
         with self._atomic():
-            for table in ("docs", "messages", "dedup", "log_events"):
+            for table in ("docs", "messages", "dedup", "log_events", "timers"):
                 self._db.execute(f"DELETE FROM {table}")
             self._docs.clear()
 

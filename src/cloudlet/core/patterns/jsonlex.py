@@ -8,7 +8,7 @@ Jackson's reading habits, which this reader copies:
 - after a field name it has already consumed the colon and the first token of the value (a number or
   literal entirely, only the opening quote of a string, only the bracket of an array or object);
 - a string value is read lazily: its position stays after the opening quote until its text is asked
-  for (`text()`) or the next token is read;
+  for (`text_of()`) or the next token is read;
 - columns count UTF-16 code units from 1, lines count line breaks from 1.
 
 Errors are found in document order, so a mistake early in a pattern is reported even if the JSON is
@@ -49,8 +49,15 @@ def char_desc(ch: str) -> str:
     return f"'{ch}' (code {code})"
 
 
+def _join_surrogates(text: str) -> str:
+    """Escaped UTF-16 pairs ("\\ud83d\\ude00") decode to one character, as in Java."""
+    if not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2 if not text.isascii() else len(text)
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 class Token:
@@ -98,7 +105,7 @@ class Lexer:
         text = self.text
         if _utf16_len(text) <= _SNIPPET:
             return f'(String)"{text}"'
-        units = text.encode("utf-16-le")
+        units = text.encode("utf-16-le", "surrogatepass")
         head = units[: _SNIPPET * 2].decode("utf-16-le", errors="ignore")
         return f'(String)"{head}"[truncated {len(units) // 2 - _utf16_len(head)} chars]'
 
@@ -134,7 +141,7 @@ class Lexer:
         self.current = token
         return token
 
-    def text(self, token: Token) -> str:
+    def text_of(self, token: Token) -> str:
         """The token's text, as Jackson's `getText()`: completes a lazily read string."""
         if token.kind == STRING:
             if token is self.lazy:
@@ -177,7 +184,9 @@ class Lexer:
             self.pos += 1
             ch = self._skip_ws()
             if ch == "":
-                raise self._eof(f" within/between {'Object' if kind == START_OBJECT else 'Array'} entries")
+                raise self._eof(
+                    f" within/between {'Object' if kind == START_OBJECT else 'Array'} entries"
+                )
         self.first = False
         if kind == START_OBJECT:
             return self._field(ch)
@@ -245,7 +254,7 @@ class Lexer:
             pos += 1
             if ch == '"':
                 self.pos = pos
-                return "".join(out)
+                return _join_surrogates("".join(out))
             if ch < " ":
                 self.pos = pos
                 return self.fail(
@@ -270,7 +279,9 @@ class Lexer:
             for i, digit in enumerate(digits):
                 if digit not in "0123456789abcdefABCDEF":
                     self.pos = pos + i + 1
-                    return self._unexpected(digit, "expected a hex-digit for character escape sequence")
+                    return self._unexpected(
+                        digit, "expected a hex-digit for character escape sequence"
+                    )
             if len(digits) < 4:
                 self.pos = n
                 return self._eof(" in character escape sequence")
@@ -305,7 +316,9 @@ class Lexer:
             if pos == frac:
                 self.pos = pos + (1 if pos < n else 0)
                 got = char_desc(text[pos]) if pos < n else "end-of-input"
-                raise self.fail(f"Unexpected character ({got}) in numeric value: Decimal point not followed by a digit")
+                raise self.fail(
+                    f"Unexpected character ({got}) in numeric value: Decimal point not followed by a digit"
+                )
         if pos < n and text[pos] in "eE":
             pos += 1
             if pos < n and text[pos] in "+-":
@@ -316,7 +329,9 @@ class Lexer:
             if pos == exp:
                 self.pos = pos + (1 if pos < n else 0)
                 got = char_desc(text[pos]) if pos < n else "end-of-input"
-                raise self.fail(f"Unexpected character ({got}) in numeric value: Exponent indicator not followed by a digit")
+                raise self.fail(
+                    f"Unexpected character ({got}) in numeric value: Exponent indicator not followed by a digit"
+                )
         self.pos = pos
         raw = text[start:pos]
         value: Any = float(raw) if any(c in raw for c in ".eE") else int(raw)

@@ -11,12 +11,14 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cloudlet import __version__
 from cloudlet.core.clock import Clock
 from cloudlet.core.events import EventHub
+from cloudlet.core.timers import Timers
 from cloudlet.core.notify import Notifier
 from cloudlet.core.queue import WorkQueues
 from cloudlet.core.store import GroupCommit, Store, open_store
@@ -68,12 +70,33 @@ class App:
         #: concurrent requests' writes share one commit per event-loop turn
         self.commit = GroupCommit(self.store)
         self.queues = WorkQueues(self.store, self.clock, self.notifier, self.commit)
+        self.timers = Timers(self.store, self.clock, self.commit, load_service=self.provider)
         self._providers: dict[str, Provider] = {}
         self._log_writes: set[asyncio.Task[None]] = set()
         self._runtime: Runtime | None = None
+        #: run by the server right after it starts listening (a result that is awaitable is
+        #: awaited): background work that must survive a restart resumes here
+        self.on_start: list[Callable[[], Any]] = [
+            self.timers.resume,
+            self._resume_lambda,
+            self._resume_ec2,
+            self._resume_sns,
+        ]
         from cloudlet.edge.asgi import Edge
 
         self.asgi = Edge(self)
+
+    def _resume_ec2(self) -> None:
+        """Instances caught mid-transition by a restart finish it, and announce it, on time:
+        loading the provider re-arms their wake-ups. Checked without importing EC2."""
+        if any(doc.get("next") for _, doc in self.store.scan("ec2.instance")):
+            self.provider("ec2")
+
+    def _resume_sns(self) -> None:
+        """SNS deliveries still queued (HTTP/S, Lambda) go out again; checked without importing SNS."""
+        from cloudlet.services.sns.startup import resume
+
+        resume(self)
 
     @property
     def services(self) -> list[str]:
@@ -115,6 +138,13 @@ class App:
         task = loop.create_task(write())
         self._log_writes.add(task)  # held until done: the loop keeps only weak references
         task.add_done_callback(self._log_writes.discard)
+
+    def _resume_lambda(self) -> None:
+        """Pending asynchronous invocations and event source mappings run again after a restart;
+        the check is cheap and loads the Lambda provider only when there is something to resume."""
+        from cloudlet.services.awslambda.startup import resume
+
+        resume(self)
 
     def _save_clock(self) -> None:
         self.store.put("meta", "clock", {"offset": self.clock.offset})

@@ -7,6 +7,7 @@ calling process, which is how the tests and embedding programs start one.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import signal
 import socket
@@ -41,6 +42,13 @@ async def _serve(app: App, stop: asyncio.Event, started: Callable[[HttpServer], 
     await server.start()
     app.config.port = server.port
     started(server)
+    for hook in app.on_start:
+        try:
+            outcome = hook()
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            log.exception("a start-up hook failed: %r", hook)
     try:
         await stop.wait()
     finally:

@@ -8,8 +8,6 @@ import io
 import urllib.request
 import zipfile
 
-import pytest
-
 from .conftest import ECHO, ROLE, RUNTIME, error_of, make_zip
 
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("cloudlet.edge")
 
 _ACCOUNT_KEY = re.compile(r"^\d{12}$")
+#: the path-style form of Lambda function URLs
+FUNCTION_URL_PATH = "/_cloudlet/lambda-url/"
 _UNKNOWN_OPERATION = {
     "json": "UnknownOperationException",
     "smithy-rpc-v2-cbor": "UnknownOperationException",
@@ -81,6 +83,11 @@ class Edge:
 
     async def handle(self, request: HttpRequest, scope: dict[str, Any]) -> HttpResponse:
         path = request.path
+        url = _function_url(request)
+        if url is not None:
+            from cloudlet.services.awslambda.url_invoke import serve_url
+
+            return await serve_url(self.app, request, scope, *url)
         if path.startswith(("/_cloudlet/", "/moto-api/")):
             return await handle_internal(self.app, request, scope)
         return await self.handle_aws(request, scope)
@@ -136,6 +143,20 @@ class Edge:
             return codec.serialize_error(internal_failure(request_id), operation, request_id)
 
 
+def _function_url(request: HttpRequest) -> tuple[str, str] | None:
+    """(url id, path) of a Lambda function URL request: host-style
+    `<url-id>.lambda-url.<region>.localhost[:port]` or path-style `/_cloudlet/lambda-url/<url-id>/...`
+    (which needs no DNS). Two string tests, so other requests pay nothing."""
+    path = request.path
+    if path.startswith(FUNCTION_URL_PATH):
+        url_id, _, rest = path[len(FUNCTION_URL_PATH) :].partition("/")
+        return url_id, "/" + rest
+    host = request.host
+    if ".lambda-url." in host:
+        return host.partition(".")[0], path or "/"
+    return None
+
+
 def _unroutable(request: HttpRequest) -> HttpResponse:
     import orjson
 
@@ -173,6 +194,8 @@ async def _read_request(scope: dict[str, Any], receive: Any) -> HttpRequest:
 async def _send_response(send: Any, response: HttpResponse, *, head: bool = False) -> None:
     body = response.body
     headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
+    for cookie in getattr(response, "set_cookies", ()):  # function URLs may set several
+        headers.append((b"set-cookie", cookie.encode("latin-1")))
     if not any(name.lower() == b"content-length" for name, _ in headers):
         headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})

@@ -31,6 +31,7 @@ def parse_duration(text: str) -> float:
 
 def info(app: App, request: HttpRequest) -> dict[str, Any]:
     base = f"http://{request.host or f'{app.config.host}:{app.config.port}'}"
+    port = f":{base.rpartition(':')[2]}" if base.count(":") > 1 else ""
     return {
         "name": "cloudlet",
         "version": app.version,
@@ -44,6 +45,9 @@ def info(app: App, request: HttpRequest) -> dict[str, Any]:
         "urls": {
             "aws_api": base + "/",
             "sqs_queue": base + "/{account_id}/{queue_name}",
+            # browsers resolve *.localhost; the path-style form needs no DNS
+            "lambda_function_url": "http://{url_id}.lambda-url.{region}.localhost" + port + "/",
+            "lambda_function_url_path": base + "/_cloudlet/lambda-url/{url_id}/",
         },
     }
 
@@ -73,6 +77,10 @@ async def handle_internal(app: App, request: HttpRequest, scope: dict[str, Any])
             except (ValueError, orjson.JSONDecodeError) as exc:
                 return _json(400, {"error": str(exc)})
         return _json(200, {"now": app.clock.now(), "offset_seconds": app.clock.offset})
+    if path in ("/_cloudlet/mail", "/_cloudlet/sms") or path.startswith("/_cloudlet/sns/"):
+        found = await _messaging(app, request, path, method)
+        if found is not None:
+            return found
     if path.startswith("/_cloudlet/lambda/code/") and method in ("GET", "HEAD"):
         from cloudlet.services.awslambda.code import download
 
@@ -80,3 +88,27 @@ async def handle_internal(app: App, request: HttpRequest, scope: dict[str, Any])
         if data is not None:
             return HttpResponse(200, {"Content-Type": "application/zip"}, data)
     return _json(404, {"error": f"no such cloudlet endpoint: {method} {request.path}"})
+
+
+async def _messaging(app: App, request: HttpRequest, path: str, method: str) -> HttpResponse | None:
+    """What services "sent" without sending: the mailbox (`?to=`), recorded SMS (`?phone=`), and
+    the certificate SNS signs messages with."""
+    if path == "/_cloudlet/mail":
+        from cloudlet.core.mail import Mailbox
+
+        mailbox = Mailbox(app.store, app.clock)
+        if method == "DELETE":
+            return _json(200, {"deleted": await app.commit(mailbox.clear)})
+        if method == "GET":
+            return _json(200, mailbox.messages(request.query_params.get("to")))
+    elif path == "/_cloudlet/sms":
+        from cloudlet.services.sns import sms
+
+        if method == "DELETE":
+            return _json(200, {"deleted": await app.commit(sms.clear, app.store)})
+        if method == "GET":
+            return _json(200, sms.recorded(app.store, request.query_params.get("phone")))
+    elif path.startswith("/_cloudlet/sns/SimpleNotificationService") and method in ("GET", "HEAD"):
+        pem = await app.provider("sns").certificate()  # type: ignore[attr-defined]
+        return HttpResponse(200, {"Content-Type": "application/x-pem-file"}, pem)
+    return None

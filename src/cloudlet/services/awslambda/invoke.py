@@ -6,8 +6,7 @@ runtime's FunctionSpec (cached per version revision, so an update gives a new id
 environments never serve stale code); `Invoker.run` calls the runtime. The asynchronous engine,
 event source mappings and function URLs use these three and never the HTTP API.
 
-`invoke_async` is the stand-in for asynchronous (`Event`) invocations: one background run, no
-retries, no destinations. The durable async engine replaces that one function.
+`invoke_async` hands `Event` invocations to the durable asynchronous engine (`async_invoke`).
 """
 
 from __future__ import annotations
@@ -229,26 +228,6 @@ class Invoker:
 
 
 async def invoke_async(invoker: Invoker, target: Target, invocation: Invocation) -> None:
-    """Accept an `Event` invocation: run it once in the background (no retries, no destinations,
-    not durable). The asynchronous engine replaces this function."""
-
-    async def run() -> None:
-        try:
-            result = await invoker.run(await invoker.spec(target), invocation)
-            if result.function_error:
-                log.info(
-                    "async invocation %s of %s failed", invocation.request_id, target.invoked_arn
-                )
-        except AwsError as error:
-            log.warning(
-                "async invocation %s of %s: %s",
-                invocation.request_id,
-                target.invoked_arn,
-                error.message,
-            )
-        except Exception:
-            log.exception(
-                "async invocation %s of %s failed", invocation.request_id, target.invoked_arn
-            )
-
-    invoker.keep(asyncio.get_running_loop().create_task(run()))
+    """Accept an `Event` invocation: stored durably, then run (and retried, and reported to its
+    destinations) by the asynchronous engine, `async_invoke`."""
+    await invoker.app.provider("lambda").events.accept(target, invocation)  # type: ignore[attr-defined]

@@ -1,8 +1,9 @@
-"""AWS Lambda: the control plane and synchronous invocation.
+"""AWS Lambda: the control plane, invocation, event source mappings and function URLs.
 
 The operations are thin: each names its function and hands over to the module of its concept —
 `functions` (functions, versions, code), `aliases`, `layers`, `policies`, `eventconfigs`,
-`urls`, `invoke`. Other parts of cloudlet use those objects directly (`provider.invoker`,
+`urls`, `invoke`, `async_invoke` (Event invocations, destinations), `mappings` (with `pollers`);
+function URLs are served by `url_invoke`, which the edge calls. Other parts of cloudlet use those objects directly (`provider.invoker`,
 `provider.event_configs`, `provider.urls`, ...), never the HTTP API.
 """
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudlet.services import Provider, RequestContext
 from cloudlet.services.awslambda.aliases import Aliases
+from cloudlet.services.awslambda.async_invoke import AsyncInvocations
 from cloudlet.services.awslambda.code import CodeStore
 from cloudlet.services.awslambda.errors import function_not_found, invalid_parameter, not_found
 from cloudlet.services.awslambda.eventconfigs import EventConfigs
@@ -26,6 +28,7 @@ from cloudlet.services.awslambda.functions import (
 )
 from cloudlet.services.awslambda.invoke import Invoker
 from cloudlet.services.awslambda.layers import LAYER_VERSION, Layers, code_location
+from cloudlet.services.awslambda.mappings import Mappings
 from cloudlet.services.awslambda.paging import page
 from cloudlet.services.awslambda.policies import Policies
 from cloudlet.services.awslambda.urls import FunctionUrls
@@ -42,6 +45,7 @@ _DEFAULT_CONCURRENCY = 1000
 
 class LambdaProvider(Provider):
     service = "lambda"
+    helpers = ("resume",)
 
     def __init__(self, app: App) -> None:
         super().__init__(app)
@@ -55,6 +59,8 @@ class LambdaProvider(Provider):
         self.event_configs = EventConfigs(self.store, self.clock)
         self.urls = FunctionUrls(self.store, self.clock)
         self.invoker = Invoker(app, self.functions, self.aliases, self.code)
+        self.events = AsyncInvocations(app, self.invoker, self.functions, self.event_configs)
+        self.mappings = Mappings(app, self.invoker)
 
     def _secret(self) -> bytes:
         doc = self.store.get(*_SECRET)
@@ -63,13 +69,22 @@ class LambdaProvider(Provider):
             self.store.put(*_SECRET, doc)
         return bytes.fromhex(doc["value"])
 
+    def resume(self) -> None:
+        """After a restart: run pending asynchronous events, poll enabled mappings again."""
+        self.events.resume()
+        self.mappings.resume()
+
     def reset(self) -> None:
+        self.events.close(running_too=False)
+        self.mappings.close(running_too=False)
         self.functions.cancel_all()
         self.invoker.forget()
         self.code.forget()
         self.code.secret = self._secret()
 
     def close(self) -> None:
+        self.events.close()
+        self.mappings.close()
         self.functions.cancel_all()
         self.invoker.close()
 
@@ -100,7 +115,9 @@ class LambdaProvider(Provider):
 
     # -- functions -------------------------------------------------------------------------------
     async def create_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return await self.functions.create(ctx, params)
+        answer = await self.functions.create(ctx, params)
+        self.mappings.function_created(self._ref(ctx, params))
+        return answer
 
     def get_function(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ref = self._ref(ctx, params)
@@ -158,6 +175,7 @@ class LambdaProvider(Provider):
             self.urls.drop_function(ref)
             self.event_configs.drop_function(ref)
         self.app.runtime.retire_function(ref.arn)
+        self.mappings.function_deleted(ref)
         self._collect(owner(function), shas)
 
     def _collect(self, code_owner: str, shas: list[str]) -> None:
@@ -221,6 +239,32 @@ class LambdaProvider(Provider):
         }
         await self.invoker.invoke(ctx, event)
         return {"Status": 202}
+
+    # -- event source mappings -------------------------------------------------------------------
+    def create_event_source_mapping(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self.mappings.create(ctx, params)
+
+    def get_event_source_mapping(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self.mappings.get(ctx, params["UUID"])
+
+    def update_event_source_mapping(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self.mappings.update(ctx, params)
+
+    def delete_event_source_mapping(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self.mappings.delete(ctx, params["UUID"])
+
+    def list_event_source_mappings(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self.mappings.list(ctx, params)
 
     # -- layers ----------------------------------------------------------------------------------
     async def publish_layer_version(
@@ -391,12 +435,12 @@ class LambdaProvider(Provider):
     def get_function_url_config(
         self, ctx: RequestContext, params: dict[str, Any]
     ) -> dict[str, Any]:
-        return self.urls.get(self._url_ref(ctx, params))
+        return self.urls.get(self._url_ref(ctx, params), ctx)
 
     def update_function_url_config(
         self, ctx: RequestContext, params: dict[str, Any]
     ) -> dict[str, Any]:
-        return self.urls.update(self._url_ref(ctx, params), params)
+        return self.urls.update(self._url_ref(ctx, params), params, ctx)
 
     def delete_function_url_config(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         self.urls.delete(self._url_ref(ctx, params))
@@ -406,7 +450,7 @@ class LambdaProvider(Provider):
     ) -> dict[str, Any]:
         ref = self._ref(ctx, params)
         self.functions.function(ref)
-        return self.urls.list(ref, params)
+        return self.urls.list(ref, params, ctx)
 
     # -- tags ------------------------------------------------------------------------------------
     def _tagged(self, resource: str) -> Ref:

@@ -1,8 +1,11 @@
 """Function URL configurations (Create/Get/Update/Delete/ListFunctionUrlConfig(s)).
 
 A URL is `http://<url-id>.lambda-url.<region>.localhost:<port>/`: `*.localhost` resolves to this
-machine in browsers. Documents: "lambda.url" at `<function key>/<alias or "">` holds the answer
-plus its `url_id`; "lambda.url-id" at the url id says which function and qualifier it serves.
+machine in browsers (`/_cloudlet/lambda-url/<url-id>/` serves the same function for clients that
+do not resolve it; url_invoke.py serves both). `FunctionUrl` is made from the host and port the
+client called, so it works for that client even after cloudlet moved to another port.
+Documents: "lambda.url" at `<function key>/<alias or "">` holds the answer plus its `url_id`;
+"lambda.url-id" at the url id says which function and qualifier it serves.
 `FunctionUrls.target` is the lookup the URL-serving edge step uses.
 """
 
@@ -62,8 +65,11 @@ class FunctionUrls:
         return self.store.get(URL, self._key(ref))
 
     @staticmethod
-    def _answer(doc: dict[str, Any]) -> dict[str, Any]:
-        return {k: doc[k] for k in _ANSWER if k in doc}
+    def _answer(doc: dict[str, Any], ctx: RequestContext | None = None) -> dict[str, Any]:
+        answer = {k: doc[k] for k in _ANSWER if k in doc}
+        if ctx is not None:
+            answer["FunctionUrl"] = url_for(ctx, doc["url_id"], doc["FunctionArn"].split(":")[3])
+        return answer
 
     def create(self, ctx: RequestContext, ref: Ref, params: dict[str, Any]) -> dict[str, Any]:
         key = self._key(ref)
@@ -95,15 +101,17 @@ class FunctionUrls:
         with self.store.transaction():
             self.store.put(URL, key, doc)
             self.store.put(URL_ID, url_id, target)
-        return self._answer(doc)
+        return self._answer(doc, ctx)
 
-    def get(self, ref: Ref) -> dict[str, Any]:
+    def get(self, ref: Ref, ctx: RequestContext | None = None) -> dict[str, Any]:
         doc = self.store.get(URL, self._key(ref))
         if doc is None:
             raise resource_missing()
-        return self._answer(doc)
+        return self._answer(doc, ctx)
 
-    def update(self, ref: Ref, params: dict[str, Any]) -> dict[str, Any]:
+    def update(
+        self, ref: Ref, params: dict[str, Any], ctx: RequestContext | None = None
+    ) -> dict[str, Any]:
         current = self.store.get(URL, self._key(ref))
         if current is None:
             raise resource_missing()
@@ -113,7 +121,7 @@ class FunctionUrls:
                 doc[name] = params[name]
         doc["LastModifiedTime"] = _now(self.clock)
         self.store.put(URL, self._key(ref), doc)
-        return self._answer(doc)
+        return self._answer(doc, ctx)
 
     def delete(self, ref: Ref) -> None:
         current = self.store.get(URL, self._key(ref))
@@ -123,8 +131,10 @@ class FunctionUrls:
             self.store.delete(URL, self._key(ref))
             self.store.delete(URL_ID, current["url_id"])
 
-    def list(self, ref: Ref, params: dict[str, Any]) -> dict[str, Any]:
-        items = [(key, self._answer(doc)) for key, doc in self.store.scan(URL, ref.key + "/")]
+    def list(
+        self, ref: Ref, params: dict[str, Any], ctx: RequestContext | None = None
+    ) -> dict[str, Any]:
+        items = [(key, self._answer(doc, ctx)) for key, doc in self.store.scan(URL, ref.key + "/")]
         found, marker = page(items, params)
         return {"FunctionUrlConfigs": found, "NextMarker": marker}
 

@@ -101,7 +101,7 @@ class Queue:
 
 class SqsProvider(Provider):
     service = "sqs"
-    helpers = ("queue_by_url", "queue_by_arn", "source_queues_of")
+    helpers = ("queue_by_url", "queue_by_arn", "source_queues_of", "send_internal")
 
     def __init__(self, app) -> None:
         super().__init__(app)
@@ -466,6 +466,24 @@ class SqsProvider(Provider):
             for (entry_id, _, reply), (seq, message_id, _) in zip(prepared, results, strict=True)
         ]
         return {"Successful": successful, "Failed": failed}
+
+    def send_internal(self, queue: Queue, params: dict[str, Any], sender: str) -> dict[str, Any]:
+        """SendMessage on behalf of another service of cloudlet (SNS deliveries ...): the API's
+        checks and stored form, in the caller's transaction, without an HTTP request. `sender` is
+        what SenderId shows."""
+        ctx = RequestContext(
+            service="sqs",
+            operation="SendMessage",
+            account=queue.doc["account"],
+            region=queue.doc["region"],
+            request_id="",
+            access_key=sender,
+        )
+        row, reply = self._prepare(ctx, queue, params)
+        [(seq, message_id, _)] = self.queues.send(
+            queue.rows_key, [row], dedup_window_ms=self._dedup_window(queue)
+        )
+        return self._sent(queue, reply, seq, message_id)
 
     def _check_fifo_ids(self, queue: Queue, params: dict[str, Any], *, missing_code: str) -> None:
         if not params.get("MessageGroupId"):

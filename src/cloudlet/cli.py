@@ -37,11 +37,21 @@ def _parser() -> argparse.ArgumentParser:
         help="keep state in a temporary directory removed on exit",
     )
     start.add_argument(
+        "--account-id",
+        default=os.environ.get("CLOUDLET_ACCOUNT_ID", "000000000000"),
+        help="the account of requests whose access key names no account (default 000000000000)",
+    )
+    start.add_argument(
         "--log-level",
         default=os.environ.get("CLOUDLET_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
     )
 
+    commands.add_parser(
+        "aws",
+        help="run the AWS CLI against the running cloudlet: `cloudlet aws sqs list-queues`",
+        add_help=False,
+    )
     clock = commands.add_parser("clock", help="show or move the server's clock")
     clock_commands = clock.add_subparsers(dest="clock_command")
     advance = clock_commands.add_parser(
@@ -49,12 +59,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     advance.add_argument("duration", help="seconds, or with a unit: 500ms, 30s, 15m, 1h, 2d")
     clock.add_argument(
-        "--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+        "--endpoint",
+        default=None,
+        help="default: $CLOUDLET_ENDPOINT, $AWS_ENDPOINT_URL or http://127.0.0.1:4566",
     )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["aws"]:
+        return run_aws_cli(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "start":
         return _start(args)
@@ -73,7 +88,11 @@ def _start(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     config = Config(
-        host=args.host, port=args.port, ephemeral=args.ephemeral, log_level=args.log_level
+        host=args.host,
+        port=args.port,
+        ephemeral=args.ephemeral,
+        log_level=args.log_level,
+        account=args.account_id,
     )
     if args.data_dir:
         config.data_dir = args.data_dir
@@ -97,6 +116,7 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _clock(args: argparse.Namespace) -> int:
+    args.endpoint = args.endpoint or endpoint_url()
     url = args.endpoint.rstrip("/") + "/_cloudlet/clock"
     if args.clock_command == "advance":
         body = json.dumps({"advance": args.duration}).encode()
@@ -115,6 +135,38 @@ def _clock(args: argparse.Namespace) -> int:
         print(f"cannot reach cloudlet at {args.endpoint}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def endpoint_url() -> str:
+    return os.environ.get("CLOUDLET_ENDPOINT") or os.environ.get(
+        "AWS_ENDPOINT_URL", "http://127.0.0.1:4566"
+    )
+
+
+def run_aws_cli(args: list[str]) -> int:
+    """The AWS CLI with cloudlet's endpoint, a region and test credentials filled in.
+
+    The endpoint goes in as `--endpoint-url` (older CLI versions ignore AWS_ENDPOINT_URL);
+    credentials and region are set only where the caller's environment has none.
+    """
+    import shutil
+    import subprocess
+
+    env = dict(os.environ)
+    env.setdefault("AWS_ACCESS_KEY_ID", "test")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
+    aws = shutil.which("aws")
+    command = [aws] if aws else [sys.executable, "-m", "awscli"]
+    if not any(a == "--endpoint-url" or a.startswith("--endpoint-url=") for a in args):
+        command += ["--endpoint-url", endpoint_url()]
+    try:
+        return subprocess.call([*command, *args], env=env)
+    except FileNotFoundError:
+        print("cloudlet aws: the AWS CLI is not installed (pip install awscli)", file=sys.stderr)
+        return 127
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

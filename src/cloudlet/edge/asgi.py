@@ -88,7 +88,7 @@ class Edge:
             from cloudlet.services.awslambda.url_invoke import serve_url
 
             return await serve_url(self.app, request, scope, *url)
-        if path.startswith(("/_cloudlet/", "/moto-api/")):
+        if path.startswith(("/_cloudlet/", "/moto-api/", "/_localstack/")):
             return await handle_internal(self.app, request, scope)
         return await self.handle_aws(request, scope)
 

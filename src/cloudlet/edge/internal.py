@@ -29,6 +29,13 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+_LOCALSTACK_NAMES = {"awslambda": "lambda", "stepfunctions": "stepfunctions"}
+
+
+def _localstack_name(service: str) -> str:
+    return _LOCALSTACK_NAMES.get(service, service)
+
+
 def info(app: App, request: HttpRequest) -> dict[str, Any]:
     base = f"http://{request.host or f'{app.config.host}:{app.config.port}'}"
     port = f":{base.rpartition(':')[2]}" if base.count(":") > 1 else ""
@@ -65,6 +72,20 @@ async def handle_internal(app: App, request: HttpRequest, scope: dict[str, Any])
         )
     if path == "/_cloudlet/info":
         return _json(200, info(app, request))
+    if path in ("/_localstack/health", "/_localstack/init") and method in ("GET", "HEAD"):
+        # What CI helpers written for LocalStack poll before they start their tests.
+        return _json(
+            200,
+            {
+                "services": {_localstack_name(s): "running" for s in app.services},
+                "edition": "community",
+                "version": f"cloudlet-{app.version}",
+            },
+        )
+    if path == "/moto-api/reset-auth" and method == "POST":
+        # moto's switch for the number of unauthenticated requests before IAM checks begin;
+        # cloudlet does not enforce IAM yet, so there is nothing to reset.
+        return _json(200, {"PASS": "The IAM authentication process has been reset"})
     if path in ("/_cloudlet/reset", "/moto-api/reset") and method == "POST":
         app.reset()
         return _json(200, {"status": "reset"})

@@ -1,0 +1,51 @@
+"""Landing from LocalStack or moto: the endpoints and commands their users' scripts rely on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import orjson
+from conftest import CloudletProcess, http
+
+
+def test_localstack_health_lists_services_as_running(endpoint):
+    status, _, body = http("GET", endpoint + "/_localstack/health")
+    health = orjson.loads(body)
+    assert status == 200
+    assert health["services"]["sqs"] == "running"
+    assert health["services"]["lambda"] == "running"
+    assert "version" in health
+
+
+def test_moto_reset_auth_is_accepted(endpoint):
+    assert http("POST", endpoint + "/moto-api/reset-auth", b'{"allow_auth": 0}')[0] == 200
+
+
+def test_cloudlet_aws_runs_the_cli_against_cloudlet(endpoint, sqs, unique):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["CLOUDLET_ENDPOINT"] = endpoint
+    name = f"via-cloudlet-aws-{unique}"
+    created = subprocess.run(
+        [sys.executable, "-m", "cloudlet", "aws", "sqs", "create-queue", "--queue-name", name],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    assert orjson.loads(created.stdout)["QueueUrl"].endswith(f"/000000000000/{name}")
+    assert name in str(sqs.list_queues(QueueNamePrefix=name).get("QueueUrls"))
+
+
+def test_account_id_option_sets_the_default_account(tmp_path):
+    process = CloudletProcess(tmp_path / "data")
+    process.start("--account-id", "123456789012")
+    try:
+        sts = process.client("sts")
+        assert sts.get_caller_identity()["Account"] == "123456789012"
+        url = process.client("sqs").create_queue(QueueName="mine")["QueueUrl"]
+        assert "/123456789012/mine" in url
+    finally:
+        process.stop()

@@ -2,15 +2,24 @@
 
 Plain ASGI with no framework routing on the AWS path: edge/http.py serves it, and so could
 uvicorn or granian.
+
+The order of the steps: Lambda function URLs, API Gateway invoke URLs, S3 website endpoints,
+cloudlet's own endpoints, then AWS API calls (service from the router; S3 requests rewritten to
+path style first; API Gateway's v2 API told from v1 by its `/v2/` paths).
+A body of known length up to `STREAM_THRESHOLD` is read before any of them (the fast path); a
+larger one, or one of unknown length, is left unread until a step needs it, so an operation
+with a streaming payload (S3 objects) reads it chunk by chunk (see `protocols.streams`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import TYPE_CHECKING, Any
 
 from cloudlet.core import ids
+from cloudlet.edge import s3 as s3edge
 from cloudlet.edge.internal import handle_internal
 from cloudlet.edge.routing import ServiceRouter
 from cloudlet.edge.sigv4 import credentials_of
@@ -22,6 +31,7 @@ from cloudlet.protocols.errors import (
     internal_failure,
     not_implemented,
 )
+from cloudlet.protocols.streams import BodyStream, ClientDisconnected, is_stream
 from cloudlet.protocols.validate import validate
 from cloudlet.services import RequestContext
 
@@ -31,8 +41,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("cloudlet.edge")
 
 _ACCOUNT_KEY = re.compile(r"^\d{12}$")
+#: request bodies above this size, or of unknown length, are not read before routing
+STREAM_THRESHOLD = 1 << 20
+_FORM = "application/x-www-form-urlencoded"
 #: the path-style form of Lambda function URLs
 FUNCTION_URL_PATH = "/_cloudlet/lambda-url/"
+#: the path-style forms of API Gateway invoke URLs: cloudlet's, and LocalStack's newer one
+EXECUTE_API_PATHS = ("/_cloudlet/apigateway/", "/_aws/execute-api/")
 _UNKNOWN_OPERATION = {
     "json": "UnknownOperationException",
     "smithy-rpc-v2-cbor": "UnknownOperationException",
@@ -50,9 +65,16 @@ class Edge:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            request = await _read_request(scope, receive)
-            response = await self.handle(request, scope)
-            await _send_response(send, response, head=request.method == "HEAD")
+            request = _request_head(scope)
+            if _streamed(request):
+                request.stream = BodyStream(receive)
+            else:
+                request.body = await _read_body(receive)
+            try:
+                response = await self.handle(request, scope)
+            except ClientDisconnected:
+                return
+            await _answer(send, request, response)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -87,8 +109,18 @@ class Edge:
         if url is not None:
             from cloudlet.services.awslambda.url_invoke import serve_url
 
+            await request.load()
             return await serve_url(self.app, request, scope, *url)
-        if path.startswith(("/_cloudlet/", "/moto-api/", "/_localstack/")):
+        invoke = _execute_api(request)
+        if invoke is not None:
+            from cloudlet.services.apigateway.dataplane import serve_invoke
+
+            return await serve_invoke(self.app, request, scope, *invoke)
+        website = s3edge.website_target(request)
+        if website is not None:
+            return await s3edge.serve_website(self.app, request, website)
+        if path.startswith(("/_cloudlet/", "/moto-api/", "/_localstack/", "/_aws/")):
+            await request.load()
             return await handle_internal(self.app, request, scope)
         return await self.handle_aws(request, scope)
 
@@ -96,11 +128,39 @@ class Edge:
         creds = credentials_of(
             request.headers, request.query_params if "X-Amz-" in request.query else {}
         )
+        if request.path.startswith("/v2/") and creds and creds.service == "apigateway":
+            # API Gateway's v1 and v2 APIs share the signing name: v2's paths start with /v2/
+            await request.load()
+            return await self.call("apigatewayv2", "rest-json", request, scope, creds)
+        if request.stream is not None and request.headers.get("content-type", "").startswith(_FORM):
+            await request.load()  # the router reads a query call's Action from the body
         resolved = self.router.resolve(request, creds)
         if resolved is None:
+            await request.load()
             return _unroutable(request)
         service, protocol = resolved
+        if service != "s3":
+            return await self.call(service, protocol, request, scope, creds)
+        s3edge.to_path_style(request)
+        if request.method == "OPTIONS":
+            return s3edge.preflight(self.app, request)
+        response = await self.call(service, protocol, request, scope, creds)
+        if "origin" in request.headers:
+            s3edge.add_cors(self.app, request, response)
+        return response
+
+    async def call(
+        self,
+        service: str,
+        protocol: str,
+        request: HttpRequest,
+        scope: dict[str, Any],
+        creds: Any,
+    ) -> HttpResponse:
+        """Parse, validate, run the provider's method and serialize its answer or error."""
         codec = get_codec(self.router.model(service), protocol)
+        if request.stream is not None and not codec.streams_payload(request):
+            await request.load()
         request_id = ids.request_id()
         operation = None
         try:
@@ -133,6 +193,8 @@ class Edge:
         except UnknownOperation as exc:
             error = AwsError(_UNKNOWN_OPERATION[protocol], exc.message, status=400)
             return codec.serialize_error(error, None, request_id)
+        except ClientDisconnected:
+            raise
         except Exception:
             log.exception(
                 "internal failure in %s.%s (request %s)",
@@ -157,6 +219,27 @@ def _function_url(request: HttpRequest) -> tuple[str, str] | None:
     return None
 
 
+def _execute_api(request: HttpRequest) -> tuple[str, str] | None:
+    """(api id, `/<stage>/<path>`) of an API Gateway invoke URL (REST and HTTP APIs alike):
+    host-style `<api-id>.execute-api.localhost[:port]` (also `...localhost.localstack.cloud`),
+    path-style `/_cloudlet/apigateway/<api-id>/...` (needs no DNS), and LocalStack's
+    `/_aws/execute-api/<api-id>/...` and `/restapis/<api-id>/<stage>/_user_request_/...`.
+    A few string tests, so other requests pay next to nothing."""
+    path = request.path
+    if path.startswith("/_"):
+        for prefix in EXECUTE_API_PATHS:
+            if path.startswith(prefix):
+                api_id, _, rest = path[len(prefix) :].partition("/")
+                return api_id, "/" + rest
+    elif path.startswith("/restapis/") and "/_user_request_" in path:
+        parts = path.split("/", 5)
+        if len(parts) >= 5 and parts[4] == "_user_request_":
+            return parts[2], f"/{parts[3]}/" + (parts[5] if len(parts) > 5 else "")
+    if ".execute-api." in request.host:
+        return request.host.partition(".")[0], path or "/"
+    return None
+
+
 def _unroutable(request: HttpRequest) -> HttpResponse:
     import orjson
 
@@ -168,7 +251,7 @@ def _unroutable(request: HttpRequest) -> HttpResponse:
     return HttpResponse(400, {"Content-Type": "application/json"}, orjson.dumps(body))
 
 
-async def _read_request(scope: dict[str, Any], receive: Any) -> HttpRequest:
+async def _read_body(receive: Any) -> bytes:
     chunks: list[bytes] = []
     more = True
     while more:
@@ -177,6 +260,19 @@ async def _read_request(scope: dict[str, Any], receive: Any) -> HttpRequest:
         if chunk:
             chunks.append(chunk)
         more = message.get("more_body", False)
+    return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+
+def _streamed(request: HttpRequest) -> bool:
+    """Whether to leave the body unread: large, or of unknown length (chunked)."""
+    headers = request.headers
+    length = headers.get("content-length")
+    if length is not None:
+        return length.isdigit() and int(length) > STREAM_THRESHOLD
+    return "transfer-encoding" in headers
+
+
+def _request_head(scope: dict[str, Any]) -> HttpRequest:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").lower()
@@ -187,8 +283,22 @@ async def _read_request(scope: dict[str, Any], receive: Any) -> HttpRequest:
         path=scope.get("raw_path", b"").decode("latin-1").partition("?")[0] or scope["path"],
         query=scope.get("query_string", b"").decode("latin-1"),
         headers=headers,
-        body=b"".join(chunks) if len(chunks) != 1 else chunks[0],
     )
+
+
+async def _answer(send: Any, request: HttpRequest, response: HttpResponse) -> None:
+    """Send the response; then read what is left of a body the operation did not consume, so
+    the connection can serve its next request. A client still waiting for `100 Continue` has
+    sent nothing: it is told to close instead."""
+    stream = request.stream
+    unread = stream is not None and not stream.done
+    if unread and not stream.started and "100-continue" in request.headers.get("expect", ""):
+        response.headers["Connection"] = "close"
+        unread = False
+    await _send_response(send, response, head=request.method == "HEAD")
+    if unread:
+        with contextlib.suppress(ClientDisconnected):
+            await stream.discard()
 
 
 async def _send_response(send: Any, response: HttpResponse, *, head: bool = False) -> None:
@@ -196,7 +306,19 @@ async def _send_response(send: Any, response: HttpResponse, *, head: bool = Fals
     headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
     for cookie in getattr(response, "set_cookies", ()):  # function URLs may set several
         headers.append((b"set-cookie", cookie.encode("latin-1")))
-    if not any(name.lower() == b"content-length" for name, _ in headers):
+    streamed = is_stream(body)
+    if not streamed and not any(name.lower() == b"content-length" for name, _ in headers):
         headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else body})
+    if not streamed:
+        await send({"type": "http.response.body", "body": b"" if head else body})
+        return
+    try:
+        if not head:
+            async for chunk in body:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        close = getattr(body, "aclose", None)
+        if close is not None:
+            await close()
+    await send({"type": "http.response.body", "body": b""})

@@ -3,7 +3,7 @@
 uvicorn was the first choice; measured here it spent a third of a small SQS request in its own
 machinery (two socket writes per response, a proxy-headers middleware, per-request objects) and
 ~60 ms of imports at start-up. This server keeps only what cloudlet needs: httptools parsing,
-keep-alive, pipelining in order, streamed request bodies with back-pressure,
+keep-alive, pipelining in order, streamed request and response bodies with back-pressure,
 `Expect: 100-continue`, and one socket write for a whole small response. The application stays
 plain ASGI, so uvicorn or granian can still serve `App.asgi` unchanged.
 """
@@ -121,6 +121,8 @@ class _Exchange:
                 transport.write(self._head + body)
         elif body:
             transport.write(b"%x\r\n%s\r\n" % (len(body), body) if self.chunked else body)
+        if more and conn.write_paused:
+            await conn.drained()  # a streamed body: wait for the socket, hold one chunk at most
         if not more:
             if self.chunked:
                 transport.write(b"0\r\n\r\n")
@@ -160,6 +162,8 @@ class HttpConnection(asyncio.Protocol):
         self.current: _Exchange | None = None  # the request being parsed
         self.paused = False
         self.idle_timer: asyncio.TimerHandle | None = None
+        self.write_paused = False
+        self._drain: asyncio.Future[None] | None = None
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
 
@@ -180,6 +184,23 @@ class HttpConnection(asyncio.Protocol):
             self.idle_timer.cancel()
         for exchange in self.pending:
             exchange.more.set()
+        self.resume_writing()  # a sender waiting to drain finds the transport gone
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self._drain is not None and not self._drain.done():
+            self._drain.set_result(None)
+        self._drain = None
+
+    async def drained(self) -> None:
+        """Wait until the transport's write buffer is below its low-water mark."""
+        if self.write_paused and self.transport is not None:
+            if self._drain is None:
+                self._drain = self.loop.create_future()
+            await self._drain
 
     def data_received(self, data: bytes) -> None:
         try:

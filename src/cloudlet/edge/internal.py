@@ -55,6 +55,12 @@ def info(app: App, request: HttpRequest) -> dict[str, Any]:
             # browsers resolve *.localhost; the path-style form needs no DNS
             "lambda_function_url": "http://{url_id}.lambda-url.{region}.localhost" + port + "/",
             "lambda_function_url_path": base + "/_cloudlet/lambda-url/{url_id}/",
+            # REST APIs: /{stage}/{path}; HTTP APIs: /{path} on their $default stage
+            "apigateway_invoke_url": "http://{api_id}.execute-api.localhost" + port + "/{stage}/",
+            "apigateway_invoke_url_path": base + "/_cloudlet/apigateway/{api_id}/{stage}/",
+            "s3_virtual_host": "http://{bucket}.s3.localhost" + port + "/{key}",
+            "s3_website": "http://{bucket}.s3-website.localhost" + port + "/",
+            "s3_website_path": base + "/_cloudlet/s3-website/{bucket}/",
         },
     }
 
@@ -98,6 +104,10 @@ async def handle_internal(app: App, request: HttpRequest, scope: dict[str, Any])
             except (ValueError, orjson.JSONDecodeError) as exc:
                 return _json(400, {"error": str(exc)})
         return _json(200, {"now": app.clock.now(), "offset_seconds": app.clock.offset})
+    if path in ("/_aws/ses", "/_cloudlet/ses/verify"):
+        found = await _ses(app, request, path, method)
+        if found is not None:
+            return found
     if path in ("/_cloudlet/mail", "/_cloudlet/sms") or path.startswith("/_cloudlet/sns/"):
         found = await _messaging(app, request, path, method)
         if found is not None:
@@ -115,13 +125,15 @@ async def _messaging(app: App, request: HttpRequest, path: str, method: str) -> 
     """What services "sent" without sending: the mailbox (`?to=`), recorded SMS (`?phone=`), and
     the certificate SNS signs messages with."""
     if path == "/_cloudlet/mail":
-        from cloudlet.core.mail import Mailbox
-
-        mailbox = Mailbox(app.store, app.clock)
+        mailbox = app.mailbox
+        query = request.query_params
         if method == "DELETE":
-            return _json(200, {"deleted": await app.commit(mailbox.clear)})
+            return _json(200, {"deleted": await app.commit(mailbox.clear, query.get("id"))})
         if method == "GET":
-            return _json(200, mailbox.messages(request.query_params.get("to")))
+            found = mailbox.messages(
+                query.get("to"), sender=query.get("from"), message_id=query.get("id")
+            )
+            return _json(200, found)
     elif path == "/_cloudlet/sms":
         from cloudlet.services.sns import sms
 
@@ -132,4 +144,35 @@ async def _messaging(app: App, request: HttpRequest, path: str, method: str) -> 
     elif path.startswith("/_cloudlet/sns/SimpleNotificationService") and method in ("GET", "HEAD"):
         pem = await app.provider("sns").certificate()  # type: ignore[attr-defined]
         return HttpResponse(200, {"Content-Type": "application/x-pem-file"}, pem)
+    return None
+
+
+async def _ses(app: App, request: HttpRequest, path: str, method: str) -> HttpResponse | None:
+    """SES's mail as LocalStack serves it (`/_aws/ses`, `?id=` / `?email=` for the sender), so
+    LocalStack-era test helpers work; and the verification links SES mails (`?token=`)."""
+    import html
+
+    from cloudlet.core.mail import localstack_view
+
+    query = request.query_params
+    if path == "/_cloudlet/ses/verify" and method in ("GET", "HEAD"):
+        ses = app.provider("ses")
+        doc = await ses.confirm_verification(query.get("token", ""))  # type: ignore[attr-defined]
+        if doc is None:
+            page = "<h1>Verification failed</h1><p>The link is unknown or has expired.</p>"
+            return HttpResponse(404, {"Content-Type": "text/html; charset=utf-8"}, page.encode())
+        page = (
+            "<h1>Congratulations!</h1><p>You have successfully verified an email address. You "
+            f"can now start sending email from this address.</p><p>{html.escape(doc['name'])}</p>"
+        )
+        return HttpResponse(200, {"Content-Type": "text/html; charset=utf-8"}, page.encode())
+    if path != "/_aws/ses":
+        return None
+    mailbox = app.mailbox
+    if method == "DELETE":
+        await app.commit(mailbox.clear, query.get("id"))
+        return HttpResponse(204, {}, b"")
+    if method == "GET":
+        found = mailbox.messages(sender=query.get("email"), message_id=query.get("id"))
+        return _json(200, {"messages": [localstack_view(doc) for doc in found]})
     return None

@@ -1,7 +1,9 @@
 """Which service, and which of its protocols, a request speaks.
 
-The lookups are built from the models of the implemented services (target prefix, signing name,
-operation names), never from a hand-kept list; the few exceptions are named where they apply.
+The lookups are built from the models' metadata of the implemented services (target prefix,
+signing name; operation names only for unsigned query requests), never from a hand-kept list; the few exceptions are named where they apply.
+The order: X-Amz-Target (JSON), Smithy RPC v2 CBOR, a query Action, the SigV4 signing name, and
+finally S3 for requests that carry none of these.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
+from cloudlet.edge.s3 import bucket_of_host
 from cloudlet.edge.sigv4 import Credentials
 from cloudlet.protocols import HttpRequest
-from cloudlet.protocols.model import ServiceModel, load_service_model
+from cloudlet.protocols.model import ServiceModel, load_service_model, service_metadata
 from cloudlet.protocols.quirks import LEGACY_QUERY_SERVICES
 
 _FORM = "application/x-www-form-urlencoded"
@@ -25,17 +28,31 @@ class ServiceRouter:
     def model(self, service: str) -> ServiceModel:
         return load_service_model(service)
 
+    def protocols(self, service: str) -> list[str]:
+        metadata = service_metadata(service)
+        return metadata.get("protocols") or [metadata["protocol"]]
+
+    def protocol(self, service: str) -> str:
+        return service_metadata(service)["protocol"]
+
     @cached_property
     def _by_target(self) -> dict[str, str]:
-        return {m.target_prefix: m.name for m in map(self.model, self.services) if m.target_prefix}
+        index = {}
+        for service in self.services:
+            prefix = service_metadata(service).get("targetPrefix")
+            if prefix:
+                index[prefix] = service
+        return index
 
     @cached_property
     def _by_signing_name(self) -> dict[str, list[str]]:
         index: dict[str, list[str]] = {}
-        for model in map(self.model, self.services):
-            for name in {model.signing_name, model.metadata.get("endpointPrefix")}:
+        for service in self.services:
+            metadata = service_metadata(service)
+            signing = metadata.get("signingName") or metadata["endpointPrefix"]
+            for name in {signing, metadata.get("endpointPrefix")}:
                 if name:
-                    index.setdefault(name, []).append(model.name)
+                    index.setdefault(name, []).append(service)
         return index
 
     @cached_property
@@ -73,9 +90,18 @@ class ServiceRouter:
                 return service, self._query_protocol(service)
             return None
         for service in candidates:
-            protocol = self.model(service).protocol
+            protocol = self.protocol(service)
             if protocol.startswith("rest") or len(candidates) == 1:
                 return service, protocol
+        # Last, on purpose: S3 is the service of requests with no other signal — unsigned ones
+        # (browsers, public objects), SigV2 and presigned URLs, as on AWS's own S3 endpoints.
+        # S3 has no operation at a path-style `POST /`: that is another service's, unrecognised.
+        if (
+            creds is None
+            and "s3" in self.services
+            and (request.method != "POST" or request.path != "/" or bucket_of_host(request.host))
+        ):
+            return "s3", "rest-xml"
         return None
 
     def _query_action(self, request: HttpRequest) -> str | None:
@@ -87,8 +113,9 @@ class ServiceRouter:
         return request.query_params.get("Action") if "Action=" in request.query else None
 
     def _speaks_query(self, service: str) -> bool:
-        model = self.model(service)
-        return service in LEGACY_QUERY_SERVICES or bool({"query", "ec2"} & set(model.protocols))
+        return service in LEGACY_QUERY_SERVICES or bool(
+            {"query", "ec2"} & set(self.protocols(service))
+        )
 
     def _query_protocol(self, service: str) -> str:
-        return "ec2" if self.model(service).protocol == "ec2" else "query"
+        return "ec2" if self.protocol(service) == "ec2" else "query"

@@ -36,6 +36,16 @@ class HttpRequest:
     query: str = ""  # raw query string
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    #: the body when the edge left it unread (large or of unknown length; see `protocols.streams`)
+    stream: Any = None
+
+    async def load(self) -> bytes:
+        """Read a body the edge left unread, whole, into `body` (for operations that do not
+        stream their payload)."""
+        if self.stream is not None:
+            self.body = await self.stream.read()
+            self.stream = None
+        return self.body
 
     @cached_property
     def query_params(self) -> dict[str, str]:
@@ -55,7 +65,8 @@ class HttpRequest:
 class HttpResponse:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    #: bytes, or an async iterable of bytes sent in chunks (`protocols.streams.FileBody`)
+    body: Any = b""
 
 
 class Codec:
@@ -69,6 +80,11 @@ class Codec:
     def parse(self, request: HttpRequest) -> tuple[Operation, dict[str, Any]]:
         """Find the operation a request calls and decode its params (not yet validated)."""
         raise NotImplementedError
+
+    def streams_payload(self, request: HttpRequest) -> bool:
+        """Whether the operation a request calls reads its payload as a stream, so the edge may
+        hand it the body unread (see `protocols.streams`)."""
+        return False
 
     def serialize(
         self, operation: Operation, result: dict[str, Any], request_id: str

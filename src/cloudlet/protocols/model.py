@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import os
+import zlib
 from functools import cache, cached_property
 from typing import Any
 
@@ -63,6 +64,57 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
             _deep_merge(base[key], value)
         else:
             base[key] = value
+
+
+_METADATA_KEYS = (
+    "protocol",
+    "protocols",
+    "signingName",
+    "endpointPrefix",
+    "targetPrefix",
+    "jsonVersion",
+)
+
+
+def _cache_path() -> str:
+    """Where the metadata of botocore's models is kept between runs, keyed by botocore's data."""
+    root = botocore_data_dir()
+    stamp = f"{root}:{os.stat(root).st_mtime_ns}".encode()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "cloudlet", f"metadata-{zlib.crc32(stamp):08x}.json")
+
+
+@cache
+def _metadata_cache() -> dict[str, dict[str, Any]]:
+    try:
+        with open(_cache_path(), "rb") as fh:
+            return orjson.loads(fh.read())
+    except (OSError, ValueError):
+        return {}
+
+
+def service_metadata(service: str) -> dict[str, Any]:
+    """The routing-relevant metadata of a service, without keeping its whole model in memory.
+
+    The edge needs target prefixes and signing names of every implemented service on the first
+    request; loading all their models for that cost ~25 MB and ~100 ms (EC2's alone is ~5 MB of
+    JSON). The few fields are cached on disk, so later starts read one small file.
+    """
+    cached = _metadata_cache()
+    found = cached.get(service)
+    if found is None:
+        metadata = load_service_model(service).metadata
+        found = cached[service] = {k: metadata[k] for k in _METADATA_KEYS if k in metadata}
+        try:
+            path = _cache_path()
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}"
+            with open(tmp, "wb") as fh:
+                fh.write(orjson.dumps(cached))
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only home: recomputed next time
+    return found
 
 
 class ServiceModel:

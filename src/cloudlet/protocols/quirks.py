@@ -174,6 +174,19 @@ LEGACY_QUERY_URL_MEMBERS: dict[str, str] = {"sqs": "QueueUrl"}
 #: both (no `<ErrorResponse>` wrapper, no namespace), as the S3 API reference shows.
 S3_STYLE_RESPONSES: frozenset[str] = frozenset({"s3"})
 
+#: Services whose providers take a `streaming` payload member (S3 object data, up to 5 GB per
+#: request) as an async iterator of chunks, read while it arrives (see `protocols.streams`). The
+#: others get bytes as before: Lambda's InvokeAsync, the only other streaming input of a served
+#: service, is limited to 256 KB.
+STREAMED_PAYLOAD_SERVICES: frozenset[str] = frozenset({"s3"})
+
+#: Operations answering 206 Partial Content when an output member is set (the model has no status
+#: member for it): GetObject and HeadObject with a Range or partNumber return ContentRange.
+PARTIAL_CONTENT_OUTPUTS: dict[tuple[str, str], str] = {
+    ("s3", "GetObject"): "ContentRange",
+    ("s3", "HeadObject"): "ContentRange",
+}
+
 #: The namespace AWS puts on the root of every XML response of a rest-xml service whose model
 #: leaves it out of its output shapes.
 XML_RESPONSE_NAMESPACES: dict[str, str] = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}

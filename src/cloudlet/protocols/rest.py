@@ -22,9 +22,10 @@ from urllib.parse import unquote
 
 import orjson
 
-from cloudlet.protocols import Codec, HttpRequest, HttpResponse
+from cloudlet.protocols import Codec, HttpRequest, HttpResponse, quirks
 from cloudlet.protocols.errors import ParamValidationError, UnknownOperation
 from cloudlet.protocols.model import Operation, ServiceModel, Shape
+from cloudlet.protocols.streams import BytesStream, is_stream
 from cloudlet.protocols.timestamps import format_timestamp, parse_timestamp
 
 # -- routing -----------------------------------------------------------------------------------
@@ -247,13 +248,17 @@ class Bindings:
     header_maps: tuple[tuple[str, str], ...]  # (lower-case prefix, member), e.g. x-amz-meta-
     payload: tuple[str, Shape] | None
     raw_payload: bool  # the payload is a blob/string carried as the whole body
+    streaming: (
+        bool  # ... and `streaming`: it travels as an async chunk iterator (protocols.streams)
+    )
     has_body: bool  # members without a location travel in a JSON/XML body
     located: frozenset[str]  # members bound outside the body
     out: dict[str, tuple[int, str, Shape]]  # member -> (location, wire name as modeled, shape)
     content_type: str | None  # the header a Content-Type member writes (it then owns the header)
 
 
-def compile_bindings(shape: Shape) -> Bindings:
+def compile_bindings(shape: Shape, streamed: bool = False) -> Bindings:
+    """`streamed`: the provider takes a `streaming` payload as an async chunk iterator."""
     uri: dict[str, tuple[str, Shape]] = {}
     query: dict[str, tuple[str, Shape]] = {}
     headers: dict[str, tuple[str, Shape]] = {}
@@ -300,6 +305,10 @@ def compile_bindings(shape: Shape) -> Bindings:
         header_maps=tuple(header_maps),
         payload=payload,
         raw_payload=payload is not None and payload[1].type in _RAW_PAYLOAD_TYPES,
+        streaming=streamed
+        and payload is not None
+        and payload[1].type == "blob"
+        and bool(payload[1].trait("streaming")),
         has_body=has_body,
         located=frozenset(n for n, (loc, _, _) in out.items() if loc not in (_BODY, _PAYLOAD)),
         out=out,
@@ -442,12 +451,18 @@ class RestCodec(Codec):
         super().__init__(model)
         self.routes = RouteTable(model)
         self._bindings: dict[str, Bindings] = {}
+        self._streamed = model.name in quirks.STREAMED_PAYLOAD_SERVICES
+        self._partial = {
+            op: member
+            for (service, op), member in quirks.PARTIAL_CONTENT_OUTPUTS.items()
+            if service == model.name
+        }
 
     def bindings(self, shape: Shape) -> Bindings:
         """The compiled bindings of a structure (keyed by shape name: they depend on its members only)."""
         found = self._bindings.get(shape.name)
         if found is None:
-            found = self._bindings[shape.name] = compile_bindings(shape)
+            found = self._bindings[shape.name] = compile_bindings(shape, self._streamed)
         return found
 
     # -- body hooks (subclasses) ---------------------------------------------------------------
@@ -473,6 +488,15 @@ class RestCodec(Codec):
         return {"x-amzn-RequestId": request_id}
 
     # -- requests ------------------------------------------------------------------------------
+    def streams_payload(self, request: HttpRequest) -> bool:
+        query = dict(request.query_multi) if request.query else {}
+        try:
+            route, _ = self.routes.match(request.method, request.path, query, request.headers)
+        except UnknownOperation:
+            return False
+        shape = route.operation.input
+        return shape is not None and self.bindings(shape).streaming
+
     def parse(self, request: HttpRequest) -> tuple[Operation, dict[str, Any]]:
         pairs = request.query_multi if request.query else []
         query = dict(pairs)
@@ -482,7 +506,11 @@ class RestCodec(Codec):
         if shape is None:
             return operation, {}
         b = self.bindings(shape)
-        params = self._parse_body(b, request.body)
+        if b.streaming:  # always an async chunk iterator, read or not (protocols.streams)
+            stream = request.stream if request.stream is not None else BytesStream(request.body)
+            params: dict[str, Any] = {b.payload[0]: stream}  # type: ignore[index]
+        else:
+            params = self._parse_body(b, request.body)
         for label, value in labels.items():
             entry = b.uri.get(label)
             if entry is not None:
@@ -528,6 +556,8 @@ class RestCodec(Codec):
             return HttpResponse(status, headers, b"")
         b = self.bindings(shape)
         override, values, payload = write_bindings(b, result or {}, headers)
+        if self._partial and result and result.get(self._partial.get(operation.name, "")):
+            override = 206
         if b.payload is not None:
             name, pshape = b.payload
             if pshape.is_event_stream:
@@ -536,6 +566,10 @@ class RestCodec(Codec):
                 )
             if payload is None:
                 body = b""
+            elif b.streaming and is_stream(payload):
+                body = payload  # sent in chunks by the edge; the provider set Content-Length
+                if b.content_type is None:
+                    headers["Content-Type"] = "application/octet-stream"
             elif b.raw_payload:
                 body = raw_body(payload)
                 if body and b.content_type is None:
@@ -546,7 +580,12 @@ class RestCodec(Codec):
             body = self.encode_body(operation, b, values)
         else:
             body = b""
-        if body and b.content_type is None and "Content-Type" not in headers:
+        if (
+            body.__class__ is bytes
+            and body
+            and b.content_type is None
+            and "Content-Type" not in headers
+        ):
             headers["Content-Type"] = self.body_content_type
         return HttpResponse(override if override is not None else status, headers, body)
 

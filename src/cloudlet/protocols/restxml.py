@@ -317,8 +317,8 @@ class RestXmlCodec(RestCodec):
     ) -> HttpResponse:
         code, status, sender_fault = self.error_code_and_status(error)
         headers = {**self.response_headers(request_id), **error.headers}
-        if operation is not None and operation.http_method == "HEAD":
-            return HttpResponse(status, headers, b"")  # HEAD answers carry no body
+        if status == 304 or (operation is not None and operation.http_method == "HEAD"):
+            return HttpResponse(status, headers, b"")  # HEAD and 304 answers carry no body
         fields: list[str] = []
         shape = self.model.error_shapes.get(error.code)
         members: dict[str, Shape] = {}

@@ -1,0 +1,1 @@
+"""Amazon SES (v1, query protocol); its state is shared with services/sesv2."""

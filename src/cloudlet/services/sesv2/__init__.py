@@ -1,0 +1,1 @@
+"""Amazon SES v2 (rest-json) over the state of services/ses."""

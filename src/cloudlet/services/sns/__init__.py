@@ -1,0 +1,1 @@
+"""Amazon SNS: topics, subscriptions, publishing and durable delivery to every protocol."""

@@ -1,0 +1,1 @@
+"""Amazon API Gateway HTTP APIs: control plane and the data plane serving their stages."""

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from cloudlet.app import App, Config
 from cloudlet.server import BackgroundServer, free_port
+from helpers import http
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
@@ -79,16 +79,6 @@ def sqs(aws_client):
 def unique() -> str:
     """A short unique suffix for resource names, so tests never share state by accident."""
     return uuid.uuid4().hex[:10]
-
-
-def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None):
-    """A plain HTTP request: (status, headers, body)."""
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 class CloudletProcess:

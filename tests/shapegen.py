@@ -50,7 +50,9 @@ def values(shape: Shape, *, depth: int = 0, location: str | None = None) -> st.S
     kind = shape.type
     if kind == "string":
         if shape.raw.get("jsonvalue") or shape.trait("jsonvalue"):
-            return st.dictionaries(st.text("abc", min_size=1, max_size=3), st.integers(0, 9), max_size=2)
+            return st.dictionaries(
+                st.text("abc", min_size=1, max_size=3), st.integers(0, 9), max_size=2
+            )
         # URI labels are never empty: an empty label changes the path and so the route.
         return _text(shape, header=header, nonempty=location == "uri")
     if kind in ("integer", "long"):
@@ -79,7 +81,10 @@ def values(shape: Shape, *, depth: int = 0, location: str | None = None) -> st.S
         if header:
             keys = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=8)
         return st.dictionaries(
-            keys, values(shape.value, depth=depth + 1, location=location), min_size=low, max_size=high
+            keys,
+            values(shape.value, depth=depth + 1, location=location),
+            min_size=low,
+            max_size=high,
         )
     if kind == "structure":
         return structures(shape, depth=depth)
@@ -89,7 +94,9 @@ def values(shape: Shape, *, depth: int = 0, location: str | None = None) -> st.S
 def structures(shape: Shape, *, depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
     """Dicts for a structure: required members always, optional ones sometimes."""
     if shape.is_document:
-        return st.dictionaries(st.text("abc", min_size=1, max_size=3), st.integers(0, 9), max_size=2)
+        return st.dictionaries(
+            st.text("abc", min_size=1, max_size=3), st.integers(0, 9), max_size=2
+        )
     members = {
         name: m
         for name, m in shape.members.items()
@@ -105,7 +112,9 @@ def structures(shape: Shape, *, depth: int = 0) -> st.SearchStrategy[dict[str, A
             ]
         )
     required = {
-        n: values(m, depth=depth + 1, location=m.location) for n, m in members.items() if n in shape.required
+        n: values(m, depth=depth + 1, location=m.location)
+        for n, m in members.items()
+        if n in shape.required
     }
     optional = {
         n: values(m, depth=depth + 1, location=m.location)

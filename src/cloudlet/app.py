@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 from cloudlet import __version__
 from cloudlet.core.clock import Clock
 from cloudlet.core.events import EventHub
-from cloudlet.core.timers import Timers
 from cloudlet.core.notify import Notifier
 from cloudlet.core.queue import WorkQueues
 from cloudlet.core.store import GroupCommit, Store, open_store
+from cloudlet.core.timers import Timers
 from cloudlet.services import PROVIDERS, Provider, load_provider
 
 if TYPE_CHECKING:
+    from cloudlet.core.mail import Mailbox
     from cloudlet.runtime.pool import Runtime
 
 log = logging.getLogger("cloudlet")
@@ -53,6 +54,12 @@ class Config:
     log_level: str = "info"
     account: str = DEFAULT_ACCOUNT
     region: str = DEFAULT_REGION
+    #: relay every mailbox message to this SMTP server (smtp:// or smtps://); see core/mail/relay
+    smtp_url: str = ""
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    #: SES identities verify at once and the account starts out of the sandbox; off: AWS's flow
+    ses_auto_verify: bool = True
 
 
 class App:
@@ -74,6 +81,7 @@ class App:
         self._providers: dict[str, Provider] = {}
         self._log_writes: set[asyncio.Task[None]] = set()
         self._runtime: Runtime | None = None
+        self._mailbox: Mailbox | None = None
         #: run by the server right after it starts listening (a result that is awaitable is
         #: awaited): background work that must survive a restart resumes here
         self.on_start: list[Callable[[], Any]] = [
@@ -81,6 +89,9 @@ class App:
             self._resume_lambda,
             self._resume_ec2,
             self._resume_sns,
+            self._resume_events,
+            self._resume_stepfunctions,
+            self._start_mail_relay,
         ]
         from cloudlet.edge.asgi import Edge
 
@@ -97,6 +108,34 @@ class App:
         from cloudlet.services.sns.startup import resume
 
         resume(self)
+
+    def _resume_stepfunctions(self) -> None:
+        """Standard executions caught running by a restart continue where they were."""
+        from cloudlet.services.stepfunctions.startup import resume
+
+        resume(self)
+
+    def _resume_events(self) -> None:
+        """EventBridge loads when a rule exists (it must hear services' events from the start) or
+        deliveries wait; Scheduler when a schedule exists. Checked without importing either."""
+        from cloudlet.services.events.startup import resume
+
+        resume(self)
+
+    def _start_mail_relay(self) -> None:
+        """With --smtp-url, mail goes on to that server; queued mail resumes after a restart."""
+        from cloudlet.core.mail.relay import start
+
+        start(self)
+
+    @property
+    def mailbox(self) -> Mailbox:
+        """Every message cloudlet "sends" (SES, SNS email); relayed on with --smtp-url."""
+        if self._mailbox is None:
+            from cloudlet.core.mail import Mailbox
+
+            self._mailbox = Mailbox(self.store, self.clock)
+        return self._mailbox
 
     @property
     def services(self) -> list[str]:

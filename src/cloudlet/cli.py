@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("CLOUDLET_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
     )
+    _mail_options(start)
 
     commands.add_parser(
         "aws",
@@ -66,6 +67,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _mail_options(start: argparse.ArgumentParser) -> None:
+    """SMTP relay and SES verification options; each has a CLOUDLET_* environment variable."""
+    env = os.environ.get
+    start.add_argument(
+        "--smtp-url",
+        default=env("CLOUDLET_SMTP_URL", ""),
+        help="relay every sent email to this SMTP server: smtp://[user:password@]host:port"
+        "[?starttls=true|false&verify=false] or smtps:// for implicit TLS",
+    )
+    start.add_argument("--smtp-user", default=env("CLOUDLET_SMTP_USER", ""))
+    start.add_argument(
+        "--smtp-password",
+        default=env("CLOUDLET_SMTP_PASSWORD", ""),
+        help="prefer $CLOUDLET_SMTP_PASSWORD: command lines are visible to other users",
+    )
+    start.add_argument(
+        "--ses-auto-verify",
+        action=argparse.BooleanOptionalAction,
+        default=env("CLOUDLET_SES_AUTO_VERIFY", "1").lower() not in ("0", "false", "no", "off"),
+        help="SES identities verify at once, out of the sandbox (default); --no-ses-auto-verify: "
+        "verification links in the mailbox and the sandbox's limits, as on AWS",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["aws"]:
@@ -82,6 +107,14 @@ def _start(args: argparse.Namespace) -> int:
     from cloudlet.app import App, Config
     from cloudlet.server import serve
 
+    if args.smtp_url:  # refused before anything starts, in words that name the option
+        from cloudlet.core.mail.relay import SmtpSettings
+
+        try:
+            SmtpSettings.parse(args.smtp_url)
+        except ValueError as exc:
+            print(f"cloudlet: --smtp-url: {exc}", file=sys.stderr)
+            return 2
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
@@ -93,6 +126,10 @@ def _start(args: argparse.Namespace) -> int:
         ephemeral=args.ephemeral,
         log_level=args.log_level,
         account=args.account_id,
+        smtp_url=args.smtp_url,
+        smtp_user=args.smtp_user,
+        smtp_password=args.smtp_password,
+        ses_auto_verify=args.ses_auto_verify,
     )
     if args.data_dir:
         config.data_dir = args.data_dir

@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from cloudlet.app import App, Config
 from cloudlet.server import BackgroundServer
+from helpers import error_of  # noqa: F401 - shared with the tests here
 
 #: waiters poll fast: transitions take about a second here, not minutes
 FAST = {"Delay": 0.2, "MaxAttempts": 60}
@@ -35,14 +35,6 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: {condition}")
         time.sleep(interval)
-
-
-def error_of(call: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-    """The error of a call that must fail: {"Code", "Message", "Status"}."""
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    response = caught.value.response
-    return {**response["Error"], "Status": response["ResponseMetadata"]["HTTPStatusCode"]}
 
 
 def launch(ec2, run: str, count: int = 1, **kwargs: Any) -> list[str]:

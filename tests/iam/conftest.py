@@ -6,11 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+
+from helpers import error_of  # noqa: F401 - shared with the tests here
 
 ACCOUNT = "000000000000"
 
@@ -29,14 +29,6 @@ S3_READ = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}],
 }
-
-
-def error_of(call: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-    """The error response of a call that must fail: {"Code", "Message", ..., "Status"}."""
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    response = caught.value.response
-    return {**response["Error"], "Status": response["ResponseMetadata"]["HTTPStatusCode"]}
 
 
 @pytest.fixture

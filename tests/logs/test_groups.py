@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from .support import error_of
 
 ACCOUNT = "000000000000"

@@ -7,49 +7,15 @@ of one worker), never the session server: a moved clock stays moved.
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from cloudlet.app import App, Config
 from cloudlet.server import BackgroundServer
-
-
-def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None):
-    """A plain HTTP request: (status, headers, body). (Not imported from the top conftest: several
-    conftest.py files outside packages compete for the module name `conftest`.)"""
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s: {condition}")
-        time.sleep(interval)
-
-
-def error_of(call: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-    """The error response of a call that must fail: {"Code", "Message", ..., "Status"}."""
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    response = caught.value.response
-    return {**response["Error"], "Status": response["ResponseMetadata"]["HTTPStatusCode"]}
+from helpers import error_of, http, wait_for  # noqa: F401 - shared with the tests here
 
 
 def receive_all(

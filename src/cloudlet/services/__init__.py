@@ -26,6 +26,16 @@ PROVIDERS: dict[str, str] = {
     "iam": "cloudlet.services.iam.provider:IamProvider",
     "sts": "cloudlet.services.sts.provider:StsProvider",
     "lambda": "cloudlet.services.awslambda.provider:LambdaProvider",
+    "ec2": "cloudlet.services.ec2.provider:Ec2Provider",
+    "sns": "cloudlet.services.sns.provider:SnsProvider",
+    "s3": "cloudlet.services.s3.provider:S3Provider",
+    "events": "cloudlet.services.events.provider:EventsProvider",
+    "stepfunctions": "cloudlet.services.stepfunctions.provider:StepFunctionsProvider",
+    "scheduler": "cloudlet.services.scheduler.provider:SchedulerProvider",
+    "ses": "cloudlet.services.ses.provider:SesProvider",
+    "sesv2": "cloudlet.services.sesv2.provider:SesV2Provider",
+    "apigateway": "cloudlet.services.apigateway.provider:ApiGatewayProvider",
+    "apigatewayv2": "cloudlet.services.apigatewayv2.provider:ApiGatewayV2Provider",
 }
 
 Handler = Callable[

@@ -155,3 +155,53 @@ def cloudlet_process(tmp_path: Path) -> Iterator[CloudletProcess]:
     process = CloudletProcess(tmp_path / "data")
     yield process
     process.stop()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def chromium(tmp_path, monkeypatch):
+    """A factory of headless Chromium drivers (Debian's chromium + chromium-driver, Selenium).
+
+    Skips on a developer machine without Chromium; in CI (CI=true) a missing browser fails.
+    Extra flags go to Chromium, e.g. `--host-resolver-rules=MAP * 127.0.0.1` so that host names
+    without DNS (LocalStack's, AWS's) reach the test server.
+    """
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        if os.environ.get("CI") != "true":
+            pytest.skip("chromium and chromium-driver are not installed (apt-get install ...)")
+        pytest.fail(f"{CHROMIUM} and {CHROMEDRIVER} are required in CI")
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never try to download a driver
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    drivers = []
+
+    def start(*extra: str):
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / f'chromium-profile-{len(drivers)}'}",
+            *extra,
+        ):
+            options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver.set_page_load_timeout(30)
+        drivers.append(driver)
+        return driver
+
+    yield start
+    for driver in drivers:
+        driver.quit()

@@ -103,3 +103,19 @@ def test_s3_virtual_host_of_localstack(aws_client, endpoint, unique):
     )
     # S3 request authorization is not enforced yet: the unsigned GET reads the object
     assert (status, body) == (200, b"virtual")
+
+
+def test_website_host_names_in_a_browser(aws_client, endpoint, unique, chromium):
+    """A browser reaches a bucket website by LocalStack's and AWS's host names (no DNS here:
+    Chromium maps every host to this machine, keeping the port)."""
+    bucket = f"browse-{unique}"
+    _public_site(aws_client("s3"), bucket)
+    port = endpoint.rsplit(":", 1)[1]
+    driver = chromium("--host-resolver-rules=MAP * 127.0.0.1")
+    for host in (
+        f"{bucket}.s3-website.localhost.localstack.cloud",
+        f"{bucket}.s3-website-us-east-1.amazonaws.com",
+        f"{bucket}.s3-website.localhost",
+    ):
+        driver.get(f"http://{host}:{port}/")
+        assert driver.find_element("tag name", "h1").text == "hello", host

@@ -8,7 +8,6 @@ from __future__ import annotations
 import email
 import importlib.util
 import json
-import os
 import threading
 import urllib.parse
 import uuid
@@ -23,7 +22,6 @@ from cloudlet.server import BackgroundServer, free_port
 from helpers import http, wait_for
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "pet-cuddle-o-tron" / "deploy.py"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 class SmtpPeer:
@@ -72,35 +70,8 @@ def own_server(tmp_path, smtp_peer, monkeypatch):
 
 
 @pytest.fixture
-def browser(tmp_path, monkeypatch):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        if os.environ.get("CI") != "true":
-            pytest.skip("chromium and chromium-driver are not installed (apt-get install ...)")
-        pytest.fail(f"{CHROMIUM} and {CHROMEDRIVER} are required in CI")
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never try to download a driver
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+def browser(chromium):
+    return chromium()
 
 
 def load_example():

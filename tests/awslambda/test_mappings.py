@@ -374,10 +374,10 @@ def test_api_answers_and_errors(setup: Setup):
         lam.create_event_source_mapping,
         FunctionName=function,
         EventSourceArn=other_arn,
-        FilterCriteria={"Filters": [{"Pattern": '{"body": ["x"]}'}]},
+        FilterCriteria={"Filters": [{"Pattern": '{"body": {"kind": [{"prefix": 1}]}}'}]},
     )
     assert filtered["Code"] == "InvalidParameterValueException"
-    assert "not supported" in filtered["Message"]
+    assert filtered["Message"] == "Invalid filter pattern definition."
     _, short_arn = setup.queue(VisibilityTimeout="5")
     slow = error_of(
         lam.create_event_source_mapping, FunctionName=function, EventSourceArn=short_arn
@@ -425,3 +425,27 @@ def test_mappings_poll_again_after_a_restart(cloudlet_process):
 
     wait_for(drained, timeout=30)
     assert lam.get_event_source_mapping(UUID=mapping["UUID"])["State"] == "Enabled"
+
+
+def test_filter_criteria_pass_matching_messages_and_delete_the_rest(setup: Setup):
+    results, _ = setup.queue("results")
+    url, arn = setup.queue()
+    function = setup.recorder(results)
+    setup.send(
+        url,
+        [
+            json.dumps({"kind": "order", "n": 1}),
+            json.dumps({"kind": "refund", "n": 2}),
+            "plain text, not JSON",
+            json.dumps({"kind": "order", "n": 3}),
+        ],
+    )
+    pattern = {"body": {"kind": ["order"]}}
+    created = setup.mapping(
+        function, arn, FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]}
+    )
+    assert json.loads(created["FilterCriteria"]["Filters"][0]["Pattern"]) == pattern
+    seen = setup.results(results, 2)
+    bodies = sorted(json.loads(r["body"])["n"] for got in seen for r in got["event"]["Records"])
+    assert bodies == [1, 3]
+    setup.empty(url)  # the messages no filter accepted are deleted, not retried

@@ -1,9 +1,8 @@
 """Where records of asynchronous invocations go: destinations and dead-letter queues.
 
-`Destinations.deliver_to(arn, record)` dispatches on the service of the ARN. SQS queues and Lambda
-functions are delivered now; SNS topics and EventBridge buses are accepted in configurations and
-wait for those services: add a deliverer to `_DELIVERERS` when they exist (the record is the SNS
-`Message`, or the `detail` of an event with source `lambda` and detail-type
+`Destinations.deliver_to(arn, record)` dispatches on the service of the ARN: SQS queues, Lambda
+functions, SNS topics (the record is the message) and EventBridge buses (the record is the
+`detail` of an event with source `lambda` and detail-type
 `Lambda Function Invocation Result - Success|Failure`). A delivery joins the caller's
 transaction, so the record is stored in the same commit that finishes the event.
 """
@@ -17,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from cloudlet.core import ids
 from cloudlet.core.arns import parse_arn
 from cloudlet.protocols.errors import AwsError
+from cloudlet.services import RequestContext
 from cloudlet.services.awslambda.functions import Ref
 
 if TYPE_CHECKING:
@@ -150,11 +151,52 @@ class Destinations:
         self.enqueue_event(ref, body.encode())
         return True
 
+    def _to_sns(self, arn: str, body: str, attributes: dict[str, Any] | None) -> bool:
+        """The record is the message of a publish to the topic, in the caller's transaction."""
+        parsed = parse_arn(arn)
+        assert parsed is not None
+        ctx = RequestContext(
+            service="sns",
+            operation="Publish",
+            account=parsed.account,
+            region=parsed.region,
+            request_id=ids.request_id(),
+        )
+        sns = self.app.provider("sns")
+        sns.publisher.publish(ctx, {"TopicArn": arn, "Message": body}, None)  # type: ignore[attr-defined]
+        return True
+
+    def _to_events(self, arn: str, body: str, attributes: dict[str, Any] | None) -> bool:
+        """The record is the `detail` of a "Lambda Function Invocation Result" event on the bus."""
+        parsed = parse_arn(arn)
+        assert parsed is not None
+        record = orjson.loads(body)
+        context = record.get("requestContext", {}) if isinstance(record, dict) else {}
+        outcome = "Success" if context.get("condition") == "Success" else "Failure"
+        bus = parsed.resource.partition("/")[2] or "default"
+        event = {
+            "version": "0",
+            "id": ids.uuid4(),
+            "detail-type": f"Lambda Function Invocation Result - {outcome}",
+            "source": "lambda",
+            "account": parsed.account,
+            "time": datetime.fromtimestamp(self.app.clock.now(), UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "region": parsed.region,
+            "resources": [arn, context.get("functionArn", "")],
+            "detail": record,
+        }
+        self.app.provider("events").route(parsed.account, parsed.region, bus, event)  # type: ignore[attr-defined]
+        return True
+
 
 _Deliverer = Callable[[Destinations, str, str, "dict[str, Any] | None"], bool]
 
-#: ARN service -> deliverer; "sns" and "events" join when those services exist
+#: ARN service -> deliverer
 _DELIVERERS: dict[str, _Deliverer] = {
     "sqs": Destinations._to_sqs,
     "lambda": Destinations._to_lambda,
+    "sns": Destinations._to_sns,
+    "events": Destinations._to_events,
 }

@@ -7,17 +7,19 @@ Updating → Enabled/Disabled, Deleting → gone — settled by a task once the 
 started or stopped. Enabled mappings poll again after a restart (`resume`).
 
 Only SQS queues are event sources for now; settings that apply to other sources are refused with
-AWS's texts, and FilterCriteria waits for the filter engine (core/patterns).
+AWS's texts; FilterCriteria compile with core/patterns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid as uuids
 from typing import TYPE_CHECKING, Any
 
 from cloudlet.core.arns import parse_arn
+from cloudlet.core.patterns import FilterCriteria, PatternError, compile_filter_criteria
 from cloudlet.core.queue import ReceivePolicy
 from cloudlet.protocols.errors import AwsError
 from cloudlet.services import RequestContext
@@ -282,6 +284,7 @@ class Mappings:
             report_failures="ReportBatchItemFailures"
             in (config.get("FunctionResponseTypes") or []),
             cap=cap,
+            filters=_filters((config.get("FilterCriteria") or {}).get("Filters") or []),
         )
 
     def report(self, uuid: str, result: str) -> None:
@@ -337,6 +340,18 @@ def _same_function(doc: dict[str, Any], ref: Ref) -> bool:
     return ref.qualifier is None or mapped.qualifier == ref.qualifier
 
 
+def _filters(filters: list[dict[str, str]]) -> FilterCriteria | None:
+    """The compiled filters of a mapping, compiled once per distinct set."""
+    if not filters:
+        return None
+    return _compiled_filters(tuple(f["Pattern"] for f in filters))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_filters(patterns: tuple[str, ...]) -> FilterCriteria:
+    return compile_filter_criteria(list(patterns))
+
+
 def _settings(
     params: dict[str, Any], current: dict[str, Any], queue: Queue, function_timeout: int
 ) -> dict[str, Any]:
@@ -346,12 +361,13 @@ def _settings(
             raise invalid_parameter(
                 f"Unsupported {name} parameter for given event source mapping type."
             )
-    filters = (params.get("FilterCriteria") or {}).get("Filters")
+    criteria = params.get("FilterCriteria", current.get("FilterCriteria"))
+    filters = (criteria or {}).get("Filters") or []
     if filters:
-        raise invalid_parameter(
-            "FilterCriteria is not supported by cloudlet yet: event filtering arrives with the "
-            "pattern engine. Remove the filters (the function then receives every message)."
-        )
+        try:
+            compile_filter_criteria(filters)
+        except PatternError as error:
+            raise invalid_parameter(error.message) from None
     batch = params.get("BatchSize") or current.get("BatchSize") or _DEFAULT_BATCH
     window = params.get("MaximumBatchingWindowInSeconds")
     if window is None:
@@ -376,6 +392,8 @@ def _settings(
             params.get("FunctionResponseTypes", current.get("FunctionResponseTypes") or [])
         ),
     }
+    if filters:
+        out["FilterCriteria"] = {"Filters": [{"Pattern": f["Pattern"]} for f in filters]}
     scaling = params.get("ScalingConfig", current.get("ScalingConfig"))
     if scaling and scaling.get("MaximumConcurrency"):
         out["ScalingConfig"] = {"MaximumConcurrency": scaling["MaximumConcurrency"]}

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from cloudlet.core import ids
+from cloudlet.core.patterns import FilterCriteria
 from cloudlet.core.queue import ReceivePolicy, WorkQueues
 from cloudlet.core.store import QueueRow
 from cloudlet.protocols.errors import AwsError
@@ -61,6 +62,7 @@ class Setup:
     window_s: int
     report_failures: bool
     cap: int  # most workers at once
+    filters: FilterCriteria | None = None  # records that match none are deleted unseen
 
     @property
     def rows_key(self) -> str:
@@ -186,9 +188,18 @@ class Poller:
             await self._release(setup, rows)
             self.stopping = True
             return 0.0
-        event = {
-            "Records": [sqs_record(setup.queue, row, setup.policy.visibility_ms) for row in rows]
-        }
+        records = [sqs_record(setup.queue, row, setup.policy.visibility_ms) for row in rows]
+        if setup.filters is not None:
+            # As on AWS: messages no filter accepts are deleted without invoking the function.
+            keep = [setup.filters.matches(record) for record in records]
+            dropped = [row for row, kept in zip(rows, keep, strict=True) if not kept]
+            if dropped:
+                await self.owner.app.commit(self._delete, setup.rows_key, dropped)
+            rows = [row for row, kept in zip(rows, keep, strict=True) if kept]
+            records = [record for record, kept in zip(records, keep, strict=True) if kept]
+            if not rows:
+                return 0.0
+        event = {"Records": records}
         invocation = Invocation(ids.request_id(), orjson.dumps(event), target.invoked_arn)
         loop = asyncio.get_running_loop()
         began = loop.time()

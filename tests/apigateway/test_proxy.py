@@ -233,3 +233,21 @@ def test_stage_variables_in_lambda_uri(apigw, rest_api, function, lam, endpoint)
     apigw.create_deployment(restApiId=api["id"], stageName="test", variables={"alias": "live"})
     status, _, body = call(endpoint, api["id"], "/")
     assert status == 200 and json_of(body)["stageVariables"] == {"alias": "live"}
+
+
+def test_proxy_event_keeps_header_names_and_repeats_as_sent(apigw, rest_api, function, endpoint):
+    import http.client
+
+    api_id, _ = proxy_api(apigw, rest_api, function(ECHO_PROXY))
+    host, port = endpoint.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("GET", f"/_cloudlet/apigateway/{api_id}/test/spelled")
+    for name, value in (("x-lower", "1"), ("X-UPPER", "2"), ("X-Rep", "a"), ("X-Rep", "b")):
+        connection.putheader(name, value)
+    connection.endheaders()
+    event = json_of(connection.getresponse().read())
+    connection.close()
+    assert event["headers"]["x-lower"] == "1"
+    assert event["headers"]["X-UPPER"] == "2"
+    assert event["headers"]["X-Rep"] == "b"  # the last value, as API Gateway's single-value map
+    assert event["multiValueHeaders"]["X-Rep"] == ["a", "b"]

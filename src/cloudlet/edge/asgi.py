@@ -283,6 +283,7 @@ def _request_head(scope: dict[str, Any]) -> HttpRequest:
         path=scope.get("raw_path", b"").decode("latin-1").partition("?")[0] or scope["path"],
         query=scope.get("query_string", b"").decode("latin-1"),
         headers=headers,
+        raw_headers=scope["headers"],
     )
 
 

@@ -227,7 +227,9 @@ class HttpConnection(asyncio.Protocol):
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.lower(), value))
+        # Kept as the client spelled it (API Gateway passes names on verbatim); the edge's
+        # request head lower-cases names for everything else.
+        self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         if self.idle_timer is not None:
@@ -255,7 +257,9 @@ class HttpConnection(asyncio.Protocol):
             "query_string": parsed.query or b"",
             "headers": self._headers,
         }
-        expect = any(n == b"expect" and v.lower() == b"100-continue" for n, v in self._headers)
+        expect = any(
+            n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in self._headers
+        )
         exchange = _Exchange(self, scope, self.parser.should_keep_alive(), expect)
         self.current = exchange
         self.pending.append(exchange)

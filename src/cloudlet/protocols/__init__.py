@@ -38,6 +38,16 @@ class HttpRequest:
     body: bytes = b""
     #: the body when the edge left it unread (large or of unknown length; see `protocols.streams`)
     stream: Any = None
+    #: the headers as the client spelled and repeated them, for the few consumers that pass them
+    #: on verbatim (API Gateway's proxy event): (name, value) byte pairs
+    raw_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    @cached_property
+    def header_list(self) -> list[tuple[str, str]]:
+        """`raw_headers` decoded, in order; falls back to `headers` for requests built in code."""
+        if not self.raw_headers:
+            return list(self.headers.items())
+        return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.raw_headers]
 
     async def load(self) -> bytes:
         """Read a body the edge left unread, whole, into `body` (for operations that do not

@@ -108,7 +108,7 @@ def _event(call: Call, authorizer: dict[str, Any], sources: tuple[str, ...] | No
             "authorizationToken": (sources or ("",))[0],
             "methodArn": call.method_arn,
         }
-    headers, multi_headers = header_maps(call.request.headers)
+    headers, multi_headers = header_maps(call.request)
     query, multi_query = query_maps(call.request)
     return {
         "type": "REQUEST",

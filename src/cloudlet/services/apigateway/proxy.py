@@ -61,12 +61,19 @@ def query_maps(request: HttpRequest) -> tuple[dict[str, str] | None, dict[str, l
 
 
 def header_maps(
-    headers: dict[str, str],
+    request: HttpRequest,
 ) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
-    if not headers:
+    """`headers` (the last value of each) and `multiValueHeaders` (every value), with the names
+    as the client spelled them, as API Gateway passes them."""
+    pairs = request.header_list
+    if not pairs:
         return None, None
-    single = {canonical(k): v for k, v in headers.items()}
-    return single, {k: [v] for k, v in single.items()}
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    return single, multi
 
 
 def is_binary(content_type: str, binary_types: list[str] | None) -> bool:
@@ -106,12 +113,13 @@ def event_v1(
 ) -> dict[str, Any]:
     """The payload format 1.0 event; `added_headers` are those API Gateway adds
     (`X-Forwarded-For` ...) unless the client sent them."""
-    headers, multi_headers = header_maps(request.headers)
+    headers, multi_headers = header_maps(request)
     if added_headers:
         headers = headers or {}
         multi_headers = multi_headers or {}
+        present = {name.lower() for name in headers}
         for name, value in added_headers.items():
-            if name not in headers:
+            if name.lower() not in present:
                 headers[name] = value
                 multi_headers[name] = [value]
     query, multi_query = query_maps(request)

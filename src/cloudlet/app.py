@@ -20,7 +20,7 @@ from cloudlet.core.clock import Clock
 from cloudlet.core.events import EventHub
 from cloudlet.core.notify import Notifier
 from cloudlet.core.queue import WorkQueues
-from cloudlet.core.store import GroupCommit, Store, open_store
+from cloudlet.core.store import GroupCommit, Store, StoreClosed, open_store
 from cloudlet.core.timers import Timers
 from cloudlet.services import PROVIDERS, Provider, load_provider
 
@@ -171,6 +171,8 @@ class App:
         async def write() -> None:
             try:
                 await self.commit(logs.append, account, region, group, stream, events)
+            except StoreClosed:
+                log.debug("%d log events of %s arrived after the store closed", len(events), group)
             except Exception:
                 log.exception("could not store %d log events of %s", len(events), group)
 

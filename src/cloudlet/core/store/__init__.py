@@ -198,6 +198,10 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+class StoreClosed(RuntimeError):
+    """A write arrived after the server closed its store (it is stopping)."""
+
+
 class GroupCommit:
     """Run the writes of concurrent requests in one transaction per event-loop turn.
 
@@ -221,6 +225,11 @@ class GroupCommit:
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
+        if getattr(self.store, "closed", False):  # the server stopped while these waited
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(StoreClosed("the store is closed: the server is stopping"))
+            return
         if len(batch) == 1:  # the common case when idle: one transaction, no savepoint
             fn, args, future = batch[0]
             try:

@@ -108,6 +108,8 @@ class SqliteStore:
         # the server uses one thread; tests may reach in from another
         self._lock = threading.RLock()
         self._docs: dict[tuple[str, str], dict[str, Any]] = {}
+        #: set by close(); writers still queued when the server stops are refused, not crashed
+        self.closed = False
         self._undo: list[tuple[tuple[str, str], dict[str, Any] | None]] = []
         self._load_docs()
 
@@ -484,4 +486,5 @@ class SqliteStore:
 
     def close(self) -> None:
         with self._lock:
+            self.closed = True
             self._db.close()

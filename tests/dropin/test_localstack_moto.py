@@ -119,3 +119,16 @@ def test_website_host_names_in_a_browser(aws_client, endpoint, unique, chromium)
     ):
         driver.get(f"http://{host}:{port}/")
         assert driver.find_element("tag name", "h1").text == "hello", host
+
+
+def test_info_lists_every_url_form(endpoint):
+    info = orjson.loads(http("GET", endpoint + "/_cloudlet/info")[2])
+    aliases = info["url_aliases"]
+    assert any(
+        "execute-api.localhost.localstack.cloud" in u for u in aliases["apigateway_invoke_url"]
+    )
+    assert any("/_user_request_/" in u for u in aliases["apigateway_invoke_url"])
+    assert any("/_aws/execute-api/" in u for u in aliases["apigateway_invoke_url"])
+    assert any("s3-website-{region}.amazonaws.com" in u for u in aliases["s3_website"])
+    assert any("localstack.cloud" in u for u in aliases["s3_virtual_host"])
+    assert info["urls"]["s3_website_path"].endswith("/_cloudlet/s3-website/{bucket}/")

@@ -62,6 +62,23 @@ def info(app: App, request: HttpRequest) -> dict[str, Any]:
             "s3_website": "http://{bucket}.s3-website.localhost" + port + "/",
             "s3_website_path": base + "/_cloudlet/s3-website/{bucket}/",
         },
+        # The forms tools and tutorials written for LocalStack or AWS use, answered as well
+        # (routed by Host header and path: a name needs to resolve here, nothing more).
+        "url_aliases": {
+            "apigateway_invoke_url": [
+                "http://{api_id}.execute-api.localhost.localstack.cloud" + port + "/{stage}/",
+                base + "/restapis/{api_id}/{stage}/_user_request_/",
+                base + "/_aws/execute-api/{api_id}/{stage}/",
+            ],
+            "s3_virtual_host": ["http://{bucket}.s3.localhost.localstack.cloud" + port + "/{key}"],
+            "s3_website": [
+                "http://{bucket}.s3-website.localhost.localstack.cloud" + port + "/",
+                "http://{bucket}.s3-website-{region}.amazonaws.com" + port + "/",
+                "http://{bucket}.s3-website.{region}.amazonaws.com" + port + "/",
+            ],
+            "ses_mailbox": [base + "/_aws/ses"],
+            "health": [base + "/_localstack/health"],
+        },
     }
 
 

@@ -10,6 +10,8 @@ never a sleep loop.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from cloudlet.core.clock import Clock
@@ -17,6 +19,8 @@ from cloudlet.core.notify import Notifier
 from cloudlet.core.store import GroupCommit, NewRow, QueueCounts, QueueRow, Store
 
 _EXPIRE_EVERY_MS = 1000
+
+log = logging.getLogger("cloudlet.queue")
 
 
 @dataclass(slots=True)
@@ -139,3 +143,91 @@ class WorkQueues:
         if now - self._last_expiry.get(queue, 0) >= _EXPIRE_EVERY_MS:
             self._last_expiry[queue] = now
             self.store.expire(queue, now)
+
+
+class Consumer:
+    """Workers for one queue: rows are claimed under a lease and each is handled in a task of its
+    own, at most `parallel` at once. Deliveries (SNS HTTP, EventBridge targets, mail relay) use
+    it: the handler does the slow part, then settles the row in a commit, deleting it with
+    `receipt(row)` — the newest receipt, since a row whose lease ran out while it was handled
+    may have been claimed again by this same consumer.
+    """
+
+    def __init__(
+        self,
+        queues: WorkQueues,
+        queue: str,
+        handle: Callable[[QueueRow], Awaitable[None]],
+        *,
+        lease_ms: int,
+        parallel: int = 8,
+        wait_s: float = 20.0,
+        name: str = "cloudlet-consumer",
+    ) -> None:
+        self.queues = queues
+        self.queue = queue
+        self.handle = handle
+        self.policy = ReceivePolicy(visibility_ms=lease_ms)
+        self.parallel = parallel
+        self.wait_s = wait_s
+        self.name = name
+        self._running: dict[int, str] = {}  # seq -> newest receipt of rows being handled
+        self._slot = asyncio.Event()
+        self._consumer: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        """Run (idempotent; needs the event loop — the App's start hooks call it after a restart)."""
+        if self._consumer is not None and not self._consumer.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._consumer = loop.create_task(self._consume(), name=self.name)
+
+    def receipt(self, row: QueueRow) -> str:
+        return self._running.get(row.seq, row.receipt or "")
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.cancel()
+            self._consumer = None
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+        self._running.clear()
+
+    async def _consume(self) -> None:
+        while True:
+            try:
+                free = self.parallel - len(self._running)
+                if free <= 0:
+                    self._slot.clear()
+                    await self._slot.wait()
+                    continue
+                rows = await self.queues.receive(
+                    self.queue, min(free, 10), self.policy, self.wait_s
+                )
+                for row in rows:
+                    if row.seq not in self._running:
+                        task = asyncio.get_running_loop().create_task(self._run(row))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+                    self._running[row.seq] = row.receipt or ""
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed; it goes on in a second", self.name)
+                await asyncio.sleep(1)
+
+    async def _run(self, row: QueueRow) -> None:
+        try:
+            await self.handle(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug of ours: the lease runs out and the row is handled again
+            log.exception("%s could not handle message %s", self.name, row.message_id)
+        finally:
+            self._running.pop(row.seq, None)
+            self._slot.set()

@@ -16,17 +16,15 @@ apart. The password never reaches a log line or the mailbox.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
-from cloudlet.core.queue import ReceivePolicy
+from cloudlet.core.queue import Consumer
 from cloudlet.core.store import NewRow, QueueRow, Store
 
 if TYPE_CHECKING:
@@ -108,10 +106,15 @@ class Relay:
         self.store = app.store
         self.clock = app.clock
         self.queues = app.queues
-        self._running: dict[int, str] = {}  # seq -> newest receipt of rows being attempted
-        self._slot = asyncio.Event()
-        self._consumer: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.worker = Consumer(
+            app.queues,
+            QUEUE,
+            self._attempt,
+            lease_ms=int((settings.timeout * 2 + 30) * 1000),
+            parallel=_PARALLEL,
+            wait_s=_WAIT_S,
+            name="cloudlet-mail-relay",
+        )
 
     # -- writing (inside the caller's commit) ----------------------------------------------------
     def enqueue(self, key: str, raw: bytes, sender: str, recipients: list[str]) -> dict[str, Any]:
@@ -142,59 +145,16 @@ class Relay:
     # -- consuming -------------------------------------------------------------------------------
     def start(self) -> None:
         """Run the consumer (idempotent); the start hook calls this after a restart."""
-        if self._consumer is not None and not self._consumer.done():
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self._consumer = loop.create_task(self._consume(), name="cloudlet-mail-relay")
+        self.worker.start()
 
     def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.cancel()
-            self._consumer = None
-        for task in list(self._tasks):
-            task.cancel()
-
-    async def _consume(self) -> None:
-        policy = ReceivePolicy(visibility_ms=int((self.settings.timeout * 2 + 30) * 1000))
-        while True:
-            try:
-                free = _PARALLEL - len(self._running)
-                if free <= 0:
-                    self._slot.clear()
-                    await self._slot.wait()
-                    continue
-                rows = await self.queues.receive(QUEUE, min(free, 10), policy, _WAIT_S)
-                for row in rows:
-                    if row.seq not in self._running:
-                        self._spawn(self._attempt(row))
-                    self._running[row.seq] = row.receipt or ""
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the mail relay failed; it starts again in a second")
-                await asyncio.sleep(1)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.worker.close()
 
     async def _attempt(self, row: QueueRow) -> None:
-        try:
-            meta = orjson.loads(row.meta)
-            raw = base64.b64decode(row.body) if meta.get("b64") else row.body.encode("utf-8")
-            outcome = await self._send(raw, meta["from"], meta["rcpt"])
-            await self.app.commit(self._settle, row, meta, outcome)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a bug of ours: the lease runs out and the message goes again
-            log.exception("relaying mail %s failed in cloudlet", row.message_id)
-        finally:
-            self._running.pop(row.seq, None)
-            self._slot.set()
+        meta = orjson.loads(row.meta)
+        raw = base64.b64decode(row.body) if meta.get("b64") else row.body.encode("utf-8")
+        outcome = await self._send(raw, meta["from"], meta["rcpt"])
+        await self.app.commit(self._settle, row, meta, outcome)
 
     async def _send(self, raw: bytes, sender: str, recipients: list[str]) -> Outcome:
         import aiosmtplib  # lazily: only servers that relay pay for the import
@@ -228,7 +188,7 @@ class Relay:
     def _settle(self, row: QueueRow, meta: dict[str, Any], outcome: Outcome) -> None:
         """Acknowledge, retry later or give up — in one commit with the row's removal — and
         record the state on the mailbox entry."""
-        receipt = self._running.get(row.seq, row.receipt or "")
+        receipt = self.worker.receipt(row)
         if not self.queues.delete(QUEUE, row.seq, receipt):
             return  # the lease ran out and another attempt owns the row now
         attempt = meta["attempt"] + 1

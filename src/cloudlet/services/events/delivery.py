@@ -17,14 +17,13 @@ Scheduler's own set), or is dropped and logged.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from cloudlet.core import ids
-from cloudlet.core.queue import ReceivePolicy
+from cloudlet.core.queue import Consumer
 from cloudlet.core.store import NewRow, QueueRow
 from cloudlet.services.events import targets
 from cloudlet.services.events.common import DELIVERY_QUEUE
@@ -67,10 +66,15 @@ class Deliveries:
         self.store = provider.app.store
         self.clock = provider.app.clock
         self.queues = provider.app.queues
-        self._task: asyncio.Task[None] | None = None
-        self._running: dict[int, str] = {}
-        self._slot = asyncio.Event()
-        self._attempts: set[asyncio.Task[None]] = set()
+        self.worker = Consumer(
+            self.queues,
+            DELIVERY_QUEUE,
+            self._attempt,
+            lease_ms=_LEASE_MS,
+            parallel=_PARALLEL,
+            wait_s=_WAIT_S,
+            name="cloudlet-events-deliveries",
+        )
 
     # -- accepting (inside the caller's transaction) -----------------------------------------------
     def dispatch(self, meta: dict[str, Any], body: str) -> None:
@@ -148,58 +152,24 @@ class Deliveries:
     # -- consuming the queue -----------------------------------------------------------------------
     def start(self) -> None:
         """Run the consumer (idempotent; needs the event loop)."""
-        if self._task is not None and not self._task.done():
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self._task = loop.create_task(self._consume(), name="cloudlet-events-deliveries")
-
-    async def _consume(self) -> None:
-        policy = ReceivePolicy(visibility_ms=_LEASE_MS)
-        while True:
-            try:
-                free = _PARALLEL - len(self._running)
-                if free <= 0:
-                    self._slot.clear()
-                    await self._slot.wait()
-                    continue
-                rows = await self.queues.receive(DELIVERY_QUEUE, free, policy, _WAIT_S)
-                for row in rows:
-                    if row.seq not in self._running:
-                        task = asyncio.get_running_loop().create_task(self._attempt(row))
-                        self._attempts.add(task)
-                        task.add_done_callback(self._attempts.discard)
-                    self._running[row.seq] = row.receipt or ""
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the EventBridge delivery consumer failed; continuing")
-                await asyncio.sleep(1)
+        self.worker.start()
 
     async def _attempt(self, row: QueueRow) -> None:
+        meta = orjson.loads(row.meta)
+        meta["attempts"] += 1
+        kind = targets.kind_of(meta["target"]["Arn"])
+        if kind in targets.SYNC:
+            await self.app.commit(self._sync_attempt, row, meta, kind)
+            return
+        deliver = targets.ASYNC.get(kind)
         try:
-            meta = orjson.loads(row.meta)
-            meta["attempts"] += 1
-            kind = targets.kind_of(meta["target"]["Arn"])
-            if kind in targets.SYNC:
-                await self.app.commit(self._sync_attempt, row, meta, kind)
-                return
-            deliver = targets.ASYNC.get(kind)
-            try:
-                if deliver is None:
-                    raise TargetError("NO_RESOURCE", f"cloudlet cannot deliver to {kind or 'it'}.")
-                await deliver(self, meta, row.body)
-            except TargetError as error:
-                await self.app.commit(self._settle, row, meta, error)
-            else:
-                await self.app.commit(self._settle, row, meta, None)
-        except Exception:  # a bug of ours: the lease runs out and the row is tried again
-            log.exception("an EventBridge delivery failed in cloudlet")
-        finally:
-            self._running.pop(row.seq, None)
-            self._slot.set()
+            if deliver is None:
+                raise TargetError("NO_RESOURCE", f"cloudlet cannot deliver to {kind or 'it'}.")
+            await deliver(self, meta, row.body)
+        except TargetError as error:
+            await self.app.commit(self._settle, row, meta, error)
+        else:
+            await self.app.commit(self._settle, row, meta, None)
 
     def _sync_attempt(self, row: QueueRow, meta: dict[str, Any], kind: str) -> None:
         try:
@@ -213,18 +183,13 @@ class Deliveries:
     def _settle(self, row: QueueRow, meta: dict[str, Any], error: TargetError | None) -> None:
         """Acknowledge an attempt, and after a failure queue its retry or dead-letter it — in the
         same commit, so a crash leaves all of it undone or all done."""
-        if not self.queues.delete(DELIVERY_QUEUE, row.seq, self._running.get(row.seq, "")):
+        if not self.queues.delete(DELIVERY_QUEUE, row.seq, self.worker.receipt(row)):
             return  # the lease ran out and someone else has the row now
         if error is not None:
             self._failed(meta, row.body, error)
 
     def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-        for task in list(self._attempts):
-            task.cancel()
-        self._running.clear()
+        self.worker.close()
 
 
 def _dead_letter_attributes(

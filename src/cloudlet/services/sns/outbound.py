@@ -20,16 +20,14 @@ clock makes due retries run at once. Outcomes follow AWS:
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from cloudlet.core import ids
 from cloudlet.core.arns import parse_arn
-from cloudlet.core.queue import ReceivePolicy
+from cloudlet.core.queue import Consumer
 from cloudlet.core.store import NewRow, QueueRow
 from cloudlet.protocols.errors import AwsError
 from cloudlet.services.sns import webhook
@@ -89,10 +87,15 @@ class Outbound:
         self.store = app.store
         self.clock = app.clock
         self.queues = app.queues
-        self._running: dict[int, str] = {}  # seq -> newest receipt of rows being attempted
-        self._slot = asyncio.Event()
-        self._consumer: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.worker = Consumer(
+            self.queues,
+            QUEUE,
+            self._attempt,
+            lease_ms=_LEASE_MS,
+            parallel=_PARALLEL,
+            wait_s=_WAIT_S,
+            name="cloudlet-sns-deliveries",
+        )
 
     # -- writing (inside the caller's commit) ----------------------------------------------------
     def enqueue(self, message_id: str, body: str, meta: dict[str, Any]) -> None:
@@ -138,58 +141,21 @@ class Outbound:
     # -- consuming -------------------------------------------------------------------------------
     def start(self) -> None:
         """Run the consumer (idempotent); after a restart, the start hook calls this."""
-        if self._consumer is not None and not self._consumer.done():
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self._consumer = loop.create_task(self._consume(), name="cloudlet-sns-deliveries")
-
-    async def _consume(self) -> None:
-        policy = ReceivePolicy(visibility_ms=_LEASE_MS)
-        while True:
-            try:
-                free = _PARALLEL - len(self._running)
-                if free <= 0:
-                    self._slot.clear()
-                    await self._slot.wait()
-                    continue
-                rows = await self.queues.receive(QUEUE, min(free, 10), policy, _WAIT_S)
-                for row in rows:
-                    if row.seq not in self._running:
-                        self._spawn(self._attempt(row))
-                    self._running[row.seq] = row.receipt or ""
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the SNS delivery consumer failed; it starts again in a second")
-                await asyncio.sleep(1)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.worker.start()
 
     async def _attempt(self, row: QueueRow) -> None:
-        try:
-            meta = orjson.loads(row.meta)
-            if meta["kind"] == "lambda":
-                outcome = await self._invoke(meta, row.body)
-            else:
-                outcome = webhook.classify(
-                    await webhook.post(meta["endpoint"], row.body.encode(), meta["headers"])
-                )
-            await self.app.commit(self._settle, row, meta, outcome)
-        except Exception:  # a bug of ours: the lease runs out and the delivery runs again
-            log.exception("SNS delivery %s failed in cloudlet", row.message_id)
-        finally:
-            self._running.pop(row.seq, None)
-            self._slot.set()
+        meta = orjson.loads(row.meta)
+        if meta["kind"] == "lambda":
+            outcome = await self._invoke(meta, row.body)
+        else:
+            outcome = webhook.classify(
+                await webhook.post(meta["endpoint"], row.body.encode(), meta["headers"])
+            )
+        await self.app.commit(self._settle, row, meta, outcome)
 
     def _settle(self, row: QueueRow, meta: dict[str, Any], outcome: str) -> None:
         """Acknowledge, retry later, or dead-letter — in one commit with the row's removal."""
-        receipt = self._running.get(row.seq, row.receipt or "")
+        receipt = self.worker.receipt(row)
         if not self.queues.delete(QUEUE, row.seq, receipt):
             return  # the lease ran out and another attempt owns the row now
         if outcome == Outcome.DELIVERED:
@@ -243,13 +209,7 @@ class Outbound:
         return bool(counts.visible or counts.in_flight or counts.delayed)
 
     def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.cancel()
-            self._consumer = None
-        for task in list(self._tasks):
-            task.cancel()
-        self._tasks.clear()
-        self._running.clear()
+        self.worker.close()
 
 
 def function_ref(arn: str) -> Any:

@@ -578,6 +578,7 @@ class SqsProvider(Provider):
         if system:
             reply["MD5OfMessageSystemAttributes"] = msgs.md5_of_attributes(system)
         meta = {
+            "md5": reply["MD5OfMessageBody"],  # computed once, at send
             "sender": ctx.access_key or ctx.account,
             "attrs": _encode_attributes(attributes),
             "trace": system.get("AWSTraceHeader", {}).get("StringValue"),
@@ -660,7 +661,7 @@ class SqsProvider(Provider):
             "ReceiptHandle": msgs.make_receipt(
                 queue.rows_key, row.seq, row.receipt or "", received_at, row.visible_at
             ),
-            "MD5OfBody": msgs.md5_hex(row.body.encode()),
+            "MD5OfBody": meta.get("md5") or msgs.md5_hex(row.body.encode()),
             "Body": row.body,
         }
         if system:

@@ -183,7 +183,7 @@ def _url(call: Call, integration: dict[str, Any], mapped: dict[str, dict[str, st
 
 
 async def _http_proxy(plane: DataPlane, call: Call, integration: dict[str, Any]) -> HttpResponse:
-    from cloudlet.services.apigateway.httpclient import HttpFailure, HttpTimeout, fetch
+    from cloudlet.core.http_client import HttpFailure, HttpTimeout, fetch
 
     mapped = request_parameters(plane, call, integration)
     url = _url(call, integration, mapped)
@@ -213,7 +213,7 @@ async def _http_proxy(plane: DataPlane, call: Call, integration: dict[str, Any])
 async def _http_backend(
     plane: DataPlane, call: Call, integration: dict[str, Any], body: str
 ) -> Backend:
-    from cloudlet.services.apigateway.httpclient import HttpFailure, HttpTimeout, fetch
+    from cloudlet.core.http_client import HttpFailure, HttpTimeout, fetch
 
     mapped = request_parameters(plane, call, integration)
     url = _url(call, integration, mapped)

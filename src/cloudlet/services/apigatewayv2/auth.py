@@ -150,7 +150,7 @@ async def _signing_key(plane: HttpDataPlane, issuer: str, kid: str | None) -> An
 
     cached = plane.jwks.get(issuer)
     if cached is None or cached[0] < time.monotonic():
-        from cloudlet.services.apigateway.httpclient import HttpFailure, fetch
+        from cloudlet.core.http_client import HttpFailure, fetch
 
         try:
             status, _, body = await fetch(

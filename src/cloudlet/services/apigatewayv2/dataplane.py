@@ -342,7 +342,7 @@ class HttpDataPlane:
 
     # -- HTTP ----------------------------------------------------------------------------------
     async def _http(self, call: HttpCall, integration: dict[str, Any]) -> HttpResponse:
-        from cloudlet.services.apigateway.httpclient import HttpFailure, HttpTimeout, fetch
+        from cloudlet.core.http_client import HttpFailure, HttpTimeout, fetch
 
         headers = {k: v for k, v in call.request.headers.items() if k not in _HOP}
         query = dict(call.request.query_multi) if call.request.query else {}

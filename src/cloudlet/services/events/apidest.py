@@ -23,15 +23,18 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import orjson
 
 from cloudlet.core import ids
+from cloudlet.core.http_client import HttpFailure, fetch
 from cloudlet.protocols.errors import AwsError
 from cloudlet.services import RequestContext, committed
-from cloudlet.services.events import http
 from cloudlet.services.events.common import CONNECTION, DESTINATION, arn, key, not_found, page
 from cloudlet.services.events.targets import TargetError
 
 if TYPE_CHECKING:
     from cloudlet.core.clock import Clock
     from cloudlet.core.store import Store
+
+#: AWS gives an API destination endpoint 5 seconds to answer
+_TIMEOUT_S = 5.0
 
 _SECRET_FIELDS = {"Password", "ApiKeyValue", "ClientSecret"}
 _NO_BODY = ("GET", "HEAD")
@@ -300,8 +303,8 @@ class ConnectionOperations:
         method = dest["method"]
         payload = b"" if method in _NO_BODY else _with_body_parameters(body, extra_body).encode()
         try:
-            status, _ = await http.request(method, url, headers, payload)
-        except http.HttpFailure as failure:
+            status, _, _ = await fetch(method, url, headers, payload, _TIMEOUT_S)
+        except HttpFailure as failure:
             raise TargetError(
                 "CONNECTION_FAILURE", f"Unable to invoke ApiDestination endpoint: {failure}", True
             ) from None
@@ -344,12 +347,12 @@ class ConnectionOperations:
         form.setdefault("grant_type", "client_credentials")
         url = _endpoint(oauth["AuthorizationEndpoint"], {}, query)
         try:
-            status, answer = await http.request(
-                oauth["HttpMethod"], url, headers, urlencode(form).encode()
+            status, _, answer = await fetch(
+                oauth["HttpMethod"], url, headers, urlencode(form).encode(), _TIMEOUT_S
             )
             token = orjson.loads(answer)["access_token"] if 200 <= status < 300 else None
             expires = int(orjson.loads(answer).get("expires_in", 3600)) if token else 0
-        except (http.HttpFailure, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        except (HttpFailure, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             token, expires = None, 0
         if not token:
             await self.app.commit(self._set_connection_state, conn_key, "DEAUTHORIZED")  # type: ignore[attr-defined]

@@ -1,10 +1,11 @@
-"""A small HTTP/1.1 client on asyncio streams, for HTTP integrations and JWKS downloads.
+"""cloudlet's one outbound HTTP/1.1 client, on asyncio streams.
 
-Why not a library: httpx/aiohttp would be a large dependency for one request shape, and
-urllib would block the event loop (or cost a thread per request). One connection per request
-(`Connection: close`), TLS through `ssl`, Content-Length or chunked bodies, one deadline over the
-whole exchange: what an HTTP integration needs, with the response's headers (HTTP_PROXY passes
-them on), which `services.events.http` does not keep.
+Services call real endpoints: SNS HTTP/S subscribers, EventBridge API destinations and their
+OAuth token endpoints, API Gateway HTTP integrations and JWKS downloads. httpx/aiohttp would be a
+large dependency for one request shape, and urllib would block the event loop (or cost a thread
+per request). One connection per request (`Connection: close`, so a slow endpoint affects
+nobody else), TLS through `ssl`, Content-Length or chunked bodies, one deadline over the whole
+exchange, and the response's headers for those who pass them on.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ async def _exchange(
         lines = [f"{method} {target} HTTP/1.1"]
         sent = {k.lower() for k in headers}
         if "host" not in sent:
-            lines.append(f"Host: {parts.netloc}")
+            lines.append(f"Host: {parts.netloc.rpartition('@')[2]}")  # never the userinfo
         lines.extend(f"{k}: {v}" for k, v in headers.items() if k.lower() not in _HOP)
         if body or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body)}")

@@ -80,20 +80,7 @@ class Policies:
             raise invalid_parameter("We currently do not support adding policies for $LATEST.")
         key = self._key(ref, ref.qualifier)
         current = self.store.get(POLICY, key) or {"Statement": [], "RevisionId": None}
-        check_revision(current["RevisionId"], params.get("RevisionId"))
-        sid = params["StatementId"]
-        if any(s["Sid"] == sid for s in current["Statement"]):
-            raise conflict(
-                f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
-                "or remove the existing statement."
-            )
-        statement: dict[str, Any] = {
-            "Sid": sid,
-            "Effect": "Allow",
-            "Principal": principal_of(params["Principal"]),
-            "Action": params["Action"],
-            "Resource": resource,
-        }
+        statement = _new_statement(current, params, resource)
         conditions = _conditions(params)
         if conditions:
             statement["Condition"] = conditions
@@ -105,16 +92,19 @@ class Policies:
         return {"Statement": orjson.dumps(statement).decode()}
 
     def remove(self, ref: Ref, sid: str, revision_id: str | None) -> None:
-        key = self._key(ref, ref.qualifier)
-        current = self.store.get(POLICY, key)
+        self._remove_statement(POLICY, self._key(ref, ref.qualifier), sid, revision_id)
+
+    def _remove_statement(self, kind: str, key: str, sid: str, revision_id: str | None) -> None:
+        """RemovePermission / RemoveLayerVersionPermission: the policy goes when it is empty."""
+        current = self.store.get(kind, key)
         if current is None or not any(s["Sid"] == sid for s in current["Statement"]):
             raise not_found(f"Statement {sid} is not found in resource policy.")
         check_revision(current["RevisionId"], revision_id)
         kept = [s for s in current["Statement"] if s["Sid"] != sid]
         if kept:
-            self.store.put(POLICY, key, {"Statement": kept, "RevisionId": new_revision()})
+            self.store.put(kind, key, {"Statement": kept, "RevisionId": new_revision()})
         else:
-            self.store.delete(POLICY, key)
+            self.store.delete(kind, key)
 
     def get(self, ref: Ref) -> dict[str, Any]:
         current = self.store.get(POLICY, self._key(ref, ref.qualifier))
@@ -138,20 +128,7 @@ class Policies:
     # -- layer versions --------------------------------------------------------------------------
     def add_layer(self, key: str, layer_version_arn: str, params: dict[str, Any]) -> dict[str, Any]:
         current = self.store.get(LAYER_POLICY, key) or {"Statement": [], "RevisionId": None}
-        check_revision(current["RevisionId"], params.get("RevisionId"))
-        sid = params["StatementId"]
-        if any(s["Sid"] == sid for s in current["Statement"]):
-            raise conflict(
-                f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
-                "or remove the existing statement."
-            )
-        statement: dict[str, Any] = {
-            "Sid": sid,
-            "Effect": "Allow",
-            "Principal": principal_of(params["Principal"]),
-            "Action": params["Action"],
-            "Resource": layer_version_arn,
-        }
+        statement = _new_statement(current, params, layer_version_arn)
         if params.get("OrganizationId"):
             statement["Condition"] = {
                 "StringEquals": {"aws:PrincipalOrgID": params["OrganizationId"]}
@@ -165,15 +142,7 @@ class Policies:
         return {"Statement": orjson.dumps(statement).decode(), "RevisionId": revision}
 
     def remove_layer(self, key: str, sid: str, revision_id: str | None) -> None:
-        current = self.store.get(LAYER_POLICY, key)
-        if current is None or not any(s["Sid"] == sid for s in current["Statement"]):
-            raise not_found(f"Statement {sid} is not found in resource policy.")
-        check_revision(current["RevisionId"], revision_id)
-        kept = [s for s in current["Statement"] if s["Sid"] != sid]
-        if kept:
-            self.store.put(LAYER_POLICY, key, {"Statement": kept, "RevisionId": new_revision()})
-        else:
-            self.store.delete(LAYER_POLICY, key)
+        self._remove_statement(LAYER_POLICY, key, sid, revision_id)
 
     def get_layer(self, key: str) -> dict[str, Any]:
         current = self.store.get(LAYER_POLICY, key)
@@ -183,3 +152,24 @@ class Policies:
 
     def drop_layer(self, key: str) -> None:
         self.store.delete(LAYER_POLICY, key)
+
+
+def _new_statement(
+    current: dict[str, Any], params: dict[str, Any], resource: str
+) -> dict[str, Any]:
+    """The Allow statement AddPermission / AddLayerVersionPermission adds to a policy, after the
+    checks both make: the caller's RevisionId, and a statement id not used yet."""
+    check_revision(current["RevisionId"], params.get("RevisionId"))
+    sid = params["StatementId"]
+    if any(s["Sid"] == sid for s in current["Statement"]):
+        raise conflict(
+            f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
+            "or remove the existing statement."
+        )
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": principal_of(params["Principal"]),
+        "Action": params["Action"],
+        "Resource": resource,
+    }

@@ -11,7 +11,6 @@ Prints figures; never fails because a machine is slow.
 from __future__ import annotations
 
 import http.client
-import io
 import os
 import re
 import shutil
@@ -19,23 +18,15 @@ import statistics
 import subprocess
 import tempfile
 import time
-import zipfile
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from common import client, free_port, start_cloudlet, until_ready
+from common import client, free_port, handler_zip, start_cloudlet, until_ready
 
 CALLS = int(os.environ.get("CALLS", "2000"))
 DURATION = os.environ.get("DURATION", "5s")
 HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
-
-
-def handler_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER)
-    return buffer.getvalue()
 
 
 def p50_ms(
@@ -112,7 +103,7 @@ def main() -> None:
             Runtime="python3.12",
             Handler="app.handler",
             Role="arn:aws:iam::000000000000:role/bench",
-            Code={"ZipFile": handler_zip()},
+            Code={"ZipFile": handler_zip(HANDLER)},
         )["FunctionArn"]
         api_id = deploy_api(port, arn)
         connection = http.client.HTTPConnection("127.0.0.1", port)

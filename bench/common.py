@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -56,3 +58,11 @@ def until_ready(call: Callable[[], Any], timeout: float = 10.0) -> Any:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.002)
+
+
+def handler_zip(source: str, name: str = "app.py") -> bytes:
+    """A deployment package holding one handler module."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, source)
+    return buffer.getvalue()

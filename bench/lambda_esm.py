@@ -12,24 +12,15 @@ Prints figures; never fails because a machine is slow.
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import subprocess
 import tempfile
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
-from common import client, free_port, start_cloudlet, until_ready
+from common import client, free_port, handler_zip, start_cloudlet, until_ready
 
 NOOP = "def handler(event, context):\n    return None\n"
-
-
-def zipped(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
 
 
 def fill(port: int, url: str, count: int) -> None:
@@ -92,7 +83,7 @@ def main(args: argparse.Namespace) -> None:
             Runtime="python3.12",
             Handler="app.handler",
             Role="arn:aws:iam::000000000000:role/bench",
-            Code={"ZipFile": zipped(NOOP)},
+            Code={"ZipFile": handler_zip(NOOP)},
         )
         lam.get_waiter("function_active_v2").wait(FunctionName="noop")
         lam.invoke(FunctionName="noop")  # a warm environment, as a running service has

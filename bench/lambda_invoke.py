@@ -10,7 +10,6 @@ Prints figures; never fails because a machine is slow.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
@@ -18,22 +17,14 @@ import statistics
 import subprocess
 import tempfile
 import time
-import zipfile
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from common import client, free_port, start_cloudlet, until_ready
+from common import client, free_port, handler_zip, start_cloudlet, until_ready
 
 CALLS = int(os.environ.get("CALLS", "2000"))
 DURATION = os.environ.get("DURATION", "5s")
-
-
-def noop_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return None\n")
-    return buffer.getvalue()
 
 
 def p50_ms(call, n: int) -> float:
@@ -83,7 +74,7 @@ def main() -> None:
             Runtime="python3.12",
             Role="arn:aws:iam::000000000000:role/bench",
             Handler="app.handler",
-            Code={"ZipFile": noop_zip()},
+            Code={"ZipFile": handler_zip("def handler(event, context):\n    return None\n")},
         )
         lam.get_waiter("function_active_v2").wait(FunctionName=name)
         trivial = p50_ms(lambda: lam.get_function_configuration(FunctionName=name), CALLS)

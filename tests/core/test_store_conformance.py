@@ -114,6 +114,17 @@ def test_delete_needs_the_latest_receipt(store):
     assert store.counts("q", NOW + 100).visible == 0
 
 
+def test_delete_messages_takes_only_current_receipts(store):
+    store.enqueue("q", [row("a"), row("b"), row("c")])
+    stale = store.claim("q", now=NOW, limit=1, visible_until=NOW + 10)[0]
+    current = store.claim("q", now=NOW + 10, limit=3, visible_until=NOW + 1000)
+    assert {m.body for m in current} == {"a", "b", "c"}
+    receipts = [(stale.seq, stale.receipt)] + [(m.seq, m.receipt) for m in current[:2]]
+    assert store.delete_messages("q", receipts) == 2
+    assert store.delete_messages("other", [(current[2].seq, current[2].receipt)]) == 0
+    assert store.counts("q", NOW + 2000).visible == 1
+
+
 def test_visibility_changes_only_in_flight(store):
     store.enqueue("q", [row("a")])
     message = store.claim("q", now=NOW, limit=1, visible_until=NOW + 1000)[0]

@@ -107,6 +107,13 @@ class WorkQueues:
             self.notifier.notify(self._topic(queue), 1)
         return deleted
 
+    def delete_many(self, queue: str, receipts: list[tuple[int, str]]) -> int:
+        """Delete several messages by (seq, receipt) in one statement; how many were deleted."""
+        deleted = self.store.delete_messages(queue, receipts)
+        if deleted:
+            self.notifier.notify(self._topic(queue), deleted)
+        return deleted
+
     def change_visibility(self, queue: str, seq: int, receipt: str, timeout_ms: int) -> bool:
         now = self.clock.now_ms()
         changed = self.store.set_visibility(

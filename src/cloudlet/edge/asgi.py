@@ -66,15 +66,27 @@ class Edge:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             request = _request_head(scope)
+            # cloudlet's own server hands over the exchange: a body already here is taken
+            # without awaiting, and a small response is written in one go
+            exchange = scope.get("cloudlet.exchange")
             if _streamed(request):
                 request.stream = BodyStream(receive)
             else:
-                request.body = await _read_body(receive)
+                body = exchange.whole_body() if exchange is not None else None
+                request.body = await _read_body(receive) if body is None else body
             try:
                 response = await self.handle(request, scope)
             except ClientDisconnected:
                 return
-            await _answer(send, request, response)
+            if (
+                exchange is not None
+                and request.stream is None
+                and type(response.body) is bytes
+                and not getattr(response, "set_cookies", None)
+            ):
+                exchange.respond(response.status, response.headers, response.body)
+            else:
+                await _answer(send, request, response)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -273,11 +285,14 @@ def _streamed(request: HttpRequest) -> bool:
 
 
 def _request_head(scope: dict[str, Any]) -> HttpRequest:
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    raw = scope["headers"]
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
+    if len(headers) != len(raw):  # a repeated header: its values are joined, in order
+        headers = {}
+        for raw_name, raw_value in raw:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
     return HttpRequest(
         method=scope["method"],
         path=scope.get("raw_path", b"").decode("latin-1").partition("?")[0] or scope["path"],

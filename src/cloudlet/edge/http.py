@@ -55,6 +55,7 @@ class _Exchange:
         "complete",
         "conn",
         "expect_continue",
+        "head_only",
         "keep_alive",
         "more",
         "queued",
@@ -75,6 +76,47 @@ class _Exchange:
         self.more = asyncio.Event()
         self.started = False
         self.chunked = False
+        self.head_only = scope["method"] == "HEAD"
+
+    def whole_body(self) -> bytes | None:
+        """The request body if it has fully arrived, without awaiting; None if more is coming."""
+        if not self.complete or self.expect_continue:
+            return None
+        body = self.body
+        if not body:
+            return b""
+        chunk = body.popleft() if len(body) == 1 else b"".join(body)
+        body.clear()
+        self.queued = 0
+        return chunk
+
+    def respond(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        """Write a whole response in one go: the path of every small response, which skips the
+        two ASGI messages and their header lists."""
+        conn = self.conn
+        transport = conn.transport
+        if transport is None or transport.is_closing():
+            return
+        parts = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Unknown"))]
+        has_length = False
+        for name, value in headers.items():
+            lower = name.lower()
+            if lower == "content-length":  # a HEAD response tells the length of what it omits
+                has_length = True
+            elif lower == "connection" and value.lower() == "close":
+                self.keep_alive = False
+            parts.append(f"{name}: {value}\r\n".encode("latin-1"))
+        if not has_length:
+            parts.append(b"content-length: %d\r\n" % len(body))
+        parts.append(_Date.header())
+        if not self.keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts.append(b"\r\n")
+        if not self.head_only:
+            parts.append(body)
+        self.started = True
+        transport.write(b"".join(parts))
+        conn.finished(self)
 
     async def receive(self) -> dict[str, Any]:
         conn = self.conn
@@ -162,15 +204,22 @@ class HttpConnection(asyncio.Protocol):
         self.current: _Exchange | None = None  # the request being parsed
         self.paused = False
         self.idle_timer: asyncio.TimerHandle | None = None
+        self.last_active = 0.0
         self.write_paused = False
         self._drain: asyncio.Future[None] | None = None
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
+        self._expect_continue = False
+        self._addresses: tuple[Any, Any] = (None, None)
 
     # -- transport callbacks -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.server.connections.add(self)
+        self._addresses = (
+            transport.get_extra_info("sockname"),
+            transport.get_extra_info("peername"),
+        )
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):  # not a TCP socket
@@ -222,6 +271,7 @@ class HttpConnection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._url = b""
         self._headers = []
+        self._expect_continue = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -230,37 +280,39 @@ class HttpConnection(asyncio.Protocol):
         # Kept as the client spelled it (API Gateway passes names on verbatim); the edge's
         # request head lower-cases names for everything else.
         self._headers.append((name, value))
+        if len(name) == 6 and name.lower() == b"expect":
+            self._expect_continue = value.lower() == b"100-continue"
 
     def on_headers_complete(self) -> None:
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-            self.idle_timer = None
-        parsed = httptools.parse_url(self._url)
-        raw_path = parsed.path
+        url = self._url
+        if url[:1] == b"/" and b"?" not in url and b"#" not in url:
+            raw_path, query = url, b""  # the common case, without a URL parse
+        else:
+            parsed = httptools.parse_url(url)
+            raw_path, query = parsed.path, parsed.query or b""
         path = raw_path.decode("latin-1")
         if b"%" in raw_path:
             from urllib.parse import unquote
 
             path = unquote(path)
-        transport = self.transport
+        server, client = self._addresses
         scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
             "http_version": self.parser.get_http_version(),
-            "server": transport.get_extra_info("sockname") if transport else None,
-            "client": transport.get_extra_info("peername") if transport else None,
+            "server": server,
+            "client": client,
             "scheme": "http",
             "method": self.parser.get_method().decode("ascii"),
             "root_path": "",
             "path": path,
             "raw_path": raw_path,
-            "query_string": parsed.query or b"",
+            "query_string": query,
             "headers": self._headers,
         }
-        expect = any(
-            n.lower() == b"expect" and v.lower() == b"100-continue" for n, v in self._headers
-        )
-        exchange = _Exchange(self, scope, self.parser.should_keep_alive(), expect)
+        exchange = _Exchange(self, scope, self.parser.should_keep_alive(), self._expect_continue)
+        # not ASGI: lets cloudlet's own app take a whole body and answer in one write
+        scope["cloudlet.exchange"] = exchange
         self.current = exchange
         self.pending.append(exchange)
         if len(self.pending) == 1:
@@ -324,7 +376,7 @@ class HttpConnection(asyncio.Protocol):
             self._start(self.pending[0])
         else:
             self.resume_reading()
-            self._arm_idle_timer()
+            self.last_active = self.loop.time()
 
     def pause_reading(self) -> None:
         if not self.paused and self.transport is not None:
@@ -337,13 +389,21 @@ class HttpConnection(asyncio.Protocol):
             self.transport.resume_reading()
 
     def _arm_idle_timer(self) -> None:
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
+        self.last_active = self.loop.time()
         self.idle_timer = self.loop.call_later(_KEEP_ALIVE_SECONDS, self._close_idle)
 
     def _close_idle(self) -> None:
-        if not self.pending and self.transport is not None:
+        """Close a connection idle for the keep-alive time. One timer per connection, re-armed
+        only when it fires, rather than moved at every request."""
+        if self.transport is None:
+            return
+        idle_for = self.loop.time() - self.last_active
+        if not self.pending and idle_for >= _KEEP_ALIVE_SECONDS:
             self.transport.close()
+        else:
+            self.idle_timer = self.loop.call_later(
+                max(_KEEP_ALIVE_SECONDS - idle_for, 1.0), self._close_idle
+            )
 
     @property
     def idle(self) -> bool:

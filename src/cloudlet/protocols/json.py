@@ -104,51 +104,111 @@ def error_document(
 
 
 def decode_structure(shape: Shape, data: dict[str, Any]) -> dict[str, Any]:
-    members = shape.members_by_serialized_name  # keys as on the wire (locationName if renamed)
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        entry = members.get(key)
-        if entry is None:
-            continue  # AWS ignores members it does not know
-        if value is None:
-            continue
-        out[entry[0]] = decode_value(entry[1], value)
-    return out
+    """A JSON object of `shape` as params: member names, blobs and timestamps decoded, unknown
+    members and nulls dropped (AWS ignores them)."""
+    return _decoder(shape)(data)
 
 
 def decode_value(shape: Shape, value: Any) -> Any:
+    decode = _decoder(shape)
+    return value if decode is None else decode(value)
+
+
+#: A compiled decoder: value -> params. None means the value is taken as it is.
+Decoder = Callable[[Any], Any] | None
+_DECODERS: dict[int, tuple[Any, Decoder]] = {}
+
+
+def _decoder(shape: Shape) -> Decoder:
+    """The shape's decoder, built once. Values of plain types (strings, numbers, booleans, and
+    lists of them) need no decoding, so only structures and the few special types cost a call."""
+    entry = _DECODERS.get(id(shape.raw))
+    if entry is None:  # kept with its raw dict, so the id is never reused
+        entry = _DECODERS[id(shape.raw)] = (shape.raw, _build_decoder(shape))
+    return entry[1]
+
+
+def _build_decoder(shape: Shape) -> Decoder:
     kind = shape.type
     if kind == "structure":
-        if shape.is_document or not isinstance(value, dict):
-            return value
-        return decode_structure(shape, value)
+        return None if shape.is_document else _structure_decoder(shape)
     if kind == "list":
-        if not isinstance(value, list):
-            return value
-        member = shape.member
-        return [decode_value(member, v) if v is not None else None for v in value]
+        return _list_decoder(shape)
     if kind == "map":
+        return _map_decoder(shape)
+    if kind == "blob":
+        return _decode_blob
+    if kind == "timestamp":
+        return parse_timestamp
+    if kind in ("float", "double"):
+        return _decode_float
+    return None
+
+
+def _structure_decoder(shape: Shape) -> Callable[[Any], Any]:
+    table: dict[str, tuple[str, Decoder]] = {}  # filled on first use: shapes may be recursive
+
+    def decode(data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data  # validation reports the wrong type
+        if not table:
+            table.update(
+                {
+                    key: (name, _decoder(m))
+                    for key, (name, m) in shape.members_by_serialized_name.items()
+                }
+            )
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            entry = table.get(key)
+            if entry is None or value is None:
+                continue
+            name, member = entry
+            out[name] = value if member is None else member(value)
+        return out
+
+    return decode
+
+
+def _list_decoder(shape: Shape) -> Callable[[Any], Any]:
+    def decode(value: Any) -> Any:
+        item = _decoder(shape.member)
+        if item is None or not isinstance(value, list):
+            return value
+        return [item(v) if v is not None else None for v in value]
+
+    return decode
+
+
+def _map_decoder(shape: Shape) -> Callable[[Any], Any]:
+    def decode(value: Any) -> Any:
         if not isinstance(value, dict):
             return value
-        vshape = shape.value
-        return {k: decode_value(vshape, v) for k, v in value.items() if v is not None}
-    if kind == "blob":
-        if isinstance(value, str):
-            try:
-                return base64.b64decode(value, validate=True)
-            except ValueError:
-                raise ParamValidationError(
-                    "invalid",
-                    "1 validation error detected: Value at blob failed to satisfy constraint: Member must be base64",
-                ) from None
+        item = _decoder(shape.value)
+        if item is None:
+            return {k: v for k, v in value.items() if v is not None}
+        return {k: item(v) for k, v in value.items() if v is not None}
+
+    return decode
+
+
+def _decode_blob(value: Any) -> Any:
+    if not isinstance(value, str):
         return value
-    if kind == "timestamp":
-        return parse_timestamp(value)
-    if kind in ("float", "double") and isinstance(value, str):
-        return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.get(
-            value, value
-        )
-    return value
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        raise ParamValidationError(
+            "invalid",
+            "1 validation error detected: Value at blob failed to satisfy constraint: Member must be base64",
+        ) from None
+
+
+_FLOAT_WORDS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def _decode_float(value: Any) -> Any:
+    return _FLOAT_WORDS.get(value, value) if isinstance(value, str) else value
 
 
 Encoder = Callable[[Shape, Any], Any]

@@ -252,11 +252,13 @@ def _children(shape: Shape) -> Checker | None:
 def _build_checker(shape: Shape) -> Checker:
     kind = shape.type
     types = _TYPES.get(kind, (object,))
+    # the classes a value usually has, tested with one set lookup before the full type test
+    usual = frozenset(types) - {bool} if kind != "boolean" else frozenset((bool,))
     violations = _violations(shape)
     children = _children(shape)
 
     def check(value: Any, path: str, out: list[Problem]) -> None:
-        if _wrong_type(kind, types, value):
+        if value.__class__ not in usual and _wrong_type(kind, types, value):
             _fail(out, shape, value, path, f"Member must be a {kind}")
             return
         if violations is not None:

@@ -129,6 +129,10 @@ class Store(Protocol):
         """Delete the message if `receipt` is its latest receipt; False if it did not match."""
         ...
 
+    def delete_messages(self, queue: str, receipts: list[tuple[int, str]]) -> int:
+        """Delete each (seq, receipt) whose receipt is the message's latest; how many went."""
+        ...
+
     def set_visibility(
         self, queue: str, seq: int, receipt: str, *, now: int, visible_at: int
     ) -> bool:
@@ -194,6 +198,10 @@ class Store(Protocol):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def transaction(self) -> Any: ...
+    def atomically(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a transaction of its own (not nested in another); its result."""
+        ...
+
     def reset(self) -> None: ...
     def close(self) -> None: ...
 
@@ -233,8 +241,7 @@ class GroupCommit:
         if len(batch) == 1:  # the common case when idle: one transaction, no savepoint
             fn, args, future = batch[0]
             try:
-                with self.store.transaction():
-                    result = fn(*args)
+                result = self.store.atomically(fn, *args)
             except Exception as error:
                 if not future.done():
                     future.set_exception(error)

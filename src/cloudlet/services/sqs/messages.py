@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import re
 import struct
@@ -183,15 +183,22 @@ class Receipt(NamedTuple):
     visible_until: int
 
 
+#: receipts use base64's URL-safe alphabet; binascii speaks the standard one, and is what makes
+#: reading ten receipts of a batch cheap (base64's functions cost several times more)
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def make_receipt(queue_key: str, seq: int, token: str, received_at: int, visible_until: int) -> str:
     raw = f"{seq}:{token}:{received_at}:{visible_until}:{queue_key}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).decode()
 
 
 def read_receipt(handle: str) -> Receipt:
     """The receipt a handle carries; ReceiptHandleIsInvalid when it is not one of ours."""
     try:
-        raw = base64.urlsafe_b64decode(handle.encode() + b"=" * (-len(handle) % 4)).decode()
+        data = handle.encode().translate(_FROM_URLSAFE)
+        raw = binascii.a2b_base64(data + b"=" * (-len(data) % 4), strict_mode=True).decode()
         seq, token, received_at, visible_until, queue_key = raw.split(":", 4)
         return Receipt(queue_key, int(seq), token, int(received_at), int(visible_until))
     except (ValueError, UnicodeDecodeError):

@@ -18,6 +18,7 @@ import orjson
 from cloudlet.workflows import choice, query
 from cloudlet.workflows.errors import DefinitionError, Diagnostic
 from cloudlet.workflows.jsonpath import is_reference_path
+from cloudlet.workflows.maprules import MapChecks
 from cloudlet.workflows.rules import RuleChecks, is_int, is_number, valid_reader
 from cloudlet.workflows.states import JSONATA, JSONPATH, Machine, compile_machine
 from cloudlet.workflows.templates import check_template
@@ -110,7 +111,7 @@ def _schema(message: str, location: str) -> Diagnostic:
     return _error("SCHEMA_VALIDATION_FAILED", message, location)
 
 
-class _Checker(RuleChecks):
+class _Checker(RuleChecks, MapChecks):
     def __init__(self) -> None:
         self.found: list[Diagnostic] = []
         self.names: set[str] = set()
@@ -453,6 +454,7 @@ class _Checker(RuleChecks):
                     "The field 'Mode' should have one of these values: [INLINE, DISTRIBUTED]",
                     f"{where}/{key}/ProcessorConfig/Mode",
                 )
+        self.map_mode(body, where, language)
         if "Parameters" in body and "ItemSelector" in body:
             self.schema("Only one of 'Parameters' or 'ItemSelector' is allowed", where)
         value = body.get("MaxConcurrency")

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from cloudlet.workflows import query
+from cloudlet.workflows.distributed import DistributedStates
 from cloudlet.workflows.errors import (
     DATA_LIMIT,
     MAX_PAYLOAD_BYTES,
@@ -50,7 +51,7 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class Engine(TaskStates, FanoutStates):
+class Engine(TaskStates, FanoutStates, DistributedStates):
     def __init__(self, host: Host, rand: Callable[[], float] = random.random) -> None:
         self.host = host
         self.rand = rand

@@ -24,6 +24,7 @@ PARAMETER_PATH = "States.ParameterPathFailure"
 INTRINSIC = "States.IntrinsicFailure"
 BRANCH_FAILED = "States.BranchFailed"
 ITEM_READER = "States.ItemReaderFailed"
+RESULT_WRITER = "States.ResultWriterFailed"
 EXCEEDS_TOLERATED = "States.ExceedToleratedFailureThreshold"
 QUERY_EVALUATION = "States.QueryEvaluationError"
 

@@ -18,7 +18,13 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from cloudlet.workflows import query
-from cloudlet.workflows.errors import BRANCH_FAILED, EXCEEDS_TOLERATED, RUNTIME, StatesError
+from cloudlet.workflows.errors import (
+    BRANCH_FAILED,
+    EXCEEDS_TOLERATED,
+    ITEM_READER,
+    RUNTIME,
+    StatesError,
+)
 from cloudlet.workflows.frame import Frame
 from cloudlet.workflows.templates import apply_filter
 
@@ -65,6 +71,8 @@ class FanoutStates:
     # -- Map ------------------------------------------------------------------------------
     async def _map(self: Engine, state: State, frame: Frame) -> tuple[Any, str | None]:
         following = None if state.end else state.next
+        if state.spec["distributed"] is not None and self.host.map_runs is not None:
+            return await self._distributed_map(state, frame)
 
         async def attempt() -> list[Any]:
             inputs, limits = self._map_inputs(state, frame)
@@ -86,35 +94,58 @@ class FanoutStates:
         return self.finish(state, frame, result, following)
 
     def _map_inputs(self: Engine, state: State, frame: Frame) -> tuple[list[Any], tuple[int, Any]]:
-        """The iterations' inputs, and (MaxConcurrency, tolerated failures)."""
+        """The iterations' inputs, and (MaxConcurrency, tolerated failures).
+
+        A DISTRIBUTED Map on a host without Map Runs (in memory) runs here too, inline, with
+        its ItemBatcher applied; it cannot read items from S3.
+        """
         spec = state.spec
         ctx = self.context(frame, state)
-        if state.jsonata:
-            variables: Any = frame.variables.merged()
-            states = self.states_var(frame, state, ctx)
-            items = (
-                query.evaluate_top(spec["items"], states, variables)
-                if spec["items"]
-                else frame.input
-            )
-            source: Any = states
-        else:
-            variables = frame.variables
-            data = self.effective_input(state, frame, ctx)
-            items = apply_filter(spec["items_path"], data, ctx, variables)
-            source = data
-        if not isinstance(items, list):
-            raise StatesError(RUNTIME, "Map state's items must be a JSON array")
+        source, variables = self._map_source(state, frame, ctx)
+        distributed = spec["distributed"]
+        if distributed is not None and distributed.reader is not None:
+            raise StatesError(ITEM_READER, "An ItemReader needs a cloudlet server's S3")
+        items = self._map_items(state, frame, ctx, source, variables)
         inputs = [
             self._item_input(state, frame, ctx, source, variables, i, item)
             for i, item in enumerate(items)
         ]
+        if distributed is not None and distributed.batcher is not None:
+            inputs = self._batched(distributed.batcher, inputs, source, variables, ctx)
+        concurrency = self._concurrency(spec, source, variables, ctx)
+        return inputs, (concurrency, self._tolerated(spec, source, variables, ctx, len(items)))
+
+    def _map_source(self: Engine, state: State, frame: Frame, ctx: Any) -> tuple[Any, Any]:
+        """What the Map's settings are evaluated on: (input or `$states`, variables)."""
+        if state.jsonata:
+            return self.states_var(frame, state, ctx), frame.variables.merged()
+        return self.effective_input(state, frame, ctx), frame.variables
+
+    def _map_items(
+        self: Engine, state: State, frame: Frame, ctx: Any, source: Any, variables: Any
+    ) -> list[Any]:
+        """The items of ItemsPath (JSONPath) or Items (JSONata)."""
+        spec = state.spec
+        if state.jsonata:
+            items = (
+                query.evaluate_top(spec["items"], source, variables)
+                if spec["items"]
+                else frame.input
+            )
+        else:
+            items = apply_filter(spec["items_path"], source, ctx, variables)
+        if not isinstance(items, list):
+            raise StatesError(RUNTIME, "Map state's items must be a JSON array")
+        return items
+
+    @staticmethod
+    def _concurrency(spec: dict[str, Any], source: Any, variables: Any, ctx: Any) -> int:
         concurrency = (
             spec["max_concurrency"](source, variables, ctx) if spec["max_concurrency"] else 0
         )
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
             raise StatesError(RUNTIME, "MaxConcurrency must be a non-negative integer")
-        return inputs, (concurrency, self._tolerated(spec, source, variables, ctx, len(items)))
+        return concurrency
 
     def _item_input(
         self: Engine,

@@ -70,7 +70,8 @@ class Frame:
         self.due: int | None = None
         #: the task token of the task the state waits for
         self.token: str | None = None
-        #: Parallel/Map progress: {"results": {i: output}, "frames": {i: Frame}}
+        #: Parallel/Map progress: {"results": {i: output}, "frames": {i: Frame}}; a distributed
+        #: Map keeps its Map Run's ARN ("mapRun"), its children being executions of their own
         self.sub: dict[str, Any] | None = None
         #: Map iteration: {"Index": i, "Value": item}
         self.item: dict[str, Any] | None = None
@@ -126,6 +127,8 @@ class Frame:
                 "failed": self.sub.get("failed", 0),
                 "done": self.sub.get("done", False),
             }
+            if "mapRun" in self.sub:
+                out["sub"]["mapRun"] = self.sub["mapRun"]
         return out
 
     @classmethod
@@ -152,6 +155,8 @@ class Frame:
                 "done": sub.get("done", False),
                 "frames": {},
             }
+            if "mapRun" in sub:
+                frame.sub["mapRun"] = sub["mapRun"]
             for index, child in sub["frames"].items():
                 i = int(index)
                 child_machine = (
@@ -186,12 +191,77 @@ class TaskCall:
     on_submitted: Any = None
 
 
+@dataclass(slots=True)
+class MapRunRequest:
+    """A distributed Map starting a Map Run: its settings, evaluated from the state's input."""
+
+    state_name: str
+    label: str | None
+    execution_type: str
+    max_concurrency: int
+    tolerated_count: int
+    tolerated_percentage: float
+
+
+@dataclass(slots=True)
+class ReaderRequest:
+    """An ItemReader call: the S3 action, its evaluated parameters and ReaderConfig."""
+
+    action: str
+    parameters: dict[str, Any]
+    config: dict[str, Any]
+    max_items: int | None
+
+
+@dataclass(slots=True)
+class MapRunOutcome:
+    """Every child as an exported record (item order), and whether the failures exceeded
+    the tolerated threshold (the run then stopped early: later items stay PENDING)."""
+
+    records: list[dict[str, Any]]
+    exceeded: bool
+
+
+class MapRuns(Protocol):
+    """What a host offers distributed Maps: Map Runs whose children are real executions."""
+
+    async def open(self, frame: Frame, request: MapRunRequest) -> str:
+        """Create the Map Run (RUNNING); its ARN. Durable with the frame's next persist."""
+        ...
+
+    def planned(self, arn: str) -> bool:
+        """True once the children's inputs are recorded (a resumed run does not read again)."""
+        ...
+
+    async def read(self, frame: Frame, request: ReaderRequest) -> list[Any]:
+        """The items of an ItemReader, or StatesError(States.ItemReaderFailed)."""
+        ...
+
+    async def run(
+        self, frame: Frame, arn: str, inputs: list[Any] | None, item_counts: list[int] | None
+    ) -> MapRunOutcome:
+        """Run (or, with no inputs, resume) the children until all ended or too many failed."""
+        ...
+
+    async def write(
+        self, frame: Frame, arn: str, parameters: dict[str, Any], files: dict[str, bytes]
+    ) -> dict[str, Any]:
+        """Export result files and their manifest; the ResultWriterDetails."""
+        ...
+
+    def close(self, frame: Frame, arn: str, status: str, error: str = "", cause: str = "") -> None:
+        """The Map Run ended (SUCCEEDED, FAILED or ABORTED)."""
+        ...
+
+
 class Host(Protocol):
     """What the engine needs from its environment."""
 
     #: the context object's Execution and StateMachine parts
     execution: dict[str, Any]
     state_machine: dict[str, Any]
+    #: distributed Maps' Map Runs; None runs their children inline (in-memory hosts)
+    map_runs: MapRuns | None
 
     def now_ms(self) -> int: ...
 

@@ -68,6 +68,8 @@ class LocalHost:
             "Name": "local",
         }
         self._now = now_ms or (lambda: int(time.time() * 1000))
+        #: no Map Runs in memory: a distributed Map runs its children inline
+        self.map_runs: Any = None
         self.record = record
         #: timers fire at once and move this host's clock forward instead (tests)
         self.virtual_time = virtual_time

@@ -15,6 +15,7 @@ from typing import Any
 
 from cloudlet.workflows import query
 from cloudlet.workflows.choice import compile_rule
+from cloudlet.workflows.mapspec import compile_distributed
 from cloudlet.workflows.templates import (
     Reader,
     compile_filter,
@@ -101,6 +102,22 @@ class Machine:
     jsonata: bool
     timeout_seconds: int | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+def find_state(machine: Machine, name: str) -> State | None:
+    """The state called `name` anywhere in the machine (its branches and processors too).
+
+    State names are unique across a whole definition, so a name is enough to find the Map
+    state whose processor a distributed Map's child executions run.
+    """
+    found = machine.states.get(name)
+    if found is not None:
+        return found
+    for state in machine.states.values():
+        for inner in state.spec.get("branches") or [state.spec.get("processor")]:
+            if inner is not None and (hit := find_state(inner, name)) is not None:
+                return hit
+    return None
 
 
 def compile_machine(definition: dict[str, Any], inherited: str = JSONPATH) -> Machine:
@@ -242,8 +259,11 @@ def _parallel(body: dict[str, Any], jsonata: bool, language: str) -> dict[str, A
 
 def _map(body: dict[str, Any], jsonata: bool, language: str) -> dict[str, Any]:
     processor = body.get("ItemProcessor") or body.get("Iterator")
+    config = processor.get("ProcessorConfig") or {}
+    distributed = config.get("Mode") == "DISTRIBUTED"
     spec: dict[str, Any] = {
         "processor": compile_machine(processor, language),
+        "distributed": compile_distributed(body, config, jsonata) if distributed else None,
         "max_concurrency": dynamic(body, "MaxConcurrency", jsonata),
         "tolerated_count": dynamic(body, "ToleratedFailureCount", jsonata),
         "tolerated_percentage": dynamic(body, "ToleratedFailurePercentage", jsonata),

@@ -8,6 +8,9 @@ Documents (all JSON in the store):
 - `states.execution` key = execution ARN: status, input/output, the frame tree, event counter
 - `states.token`    key = task token: the execution waiting for it, and its outcome
 - `states.activity` key = activity ARN
+- `states.maprun`   key = Map Run ARN: a distributed Map's run (settings, status, counts)
+- `states.maprun.plan` key = Map Run ARN: the children's inputs, recorded before the first starts
+- `states.maprun.result` key = `<Map Run ARN>#<index>`: an EXPRESS child's outcome
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ ALIAS = "states.alias"
 EXECUTION = "states.execution"
 TOKEN = "states.token"
 ACTIVITY = "states.activity"
+MAP_RUN = "states.maprun"
+MAP_PLAN = "states.maprun.plan"
+MAP_RESULT = "states.maprun.result"
 
 STANDARD = "STANDARD"
 EXPRESS = "EXPRESS"
@@ -45,6 +51,12 @@ def execution_arn(machine: str, name: str, express: bool = False, run: str = "")
     kind = "express" if express else "execution"
     base = f"arn:aws:states:{parts[3]}:{parts[4]}:{kind}:{parts[6]}:{name}"
     return f"{base}:{run}" if express else base
+
+
+def map_run_arn(machine: str, label: str, run_id: str) -> str:
+    """`arn:aws:states:<region>:<account>:mapRun:<machine name>/<label>:<id>`."""
+    parts = machine.split(":")
+    return f"arn:aws:states:{parts[3]}:{parts[4]}:mapRun:{parts[6]}/{label}:{run_id}"
 
 
 def activity_arn(region: str, account: str, name: str) -> str:

@@ -119,7 +119,7 @@ class ExecutionOperations:
         express: bool,
         frame: Frame | None = None,
     ) -> Run:
-        run = Run(self, doc, self.compiled(doc["revisionId"]))
+        run = Run(self, doc, self.machine_for(doc))
         run.engine, run.host = engine_for(run, express)
         if frame is None:
             self._started(run, data)
@@ -131,6 +131,18 @@ class ExecutionOperations:
         self.runs[run.arn] = run
         run.task = asyncio.get_running_loop().create_task(self._drive(run, express))
         return run
+
+    def spawn(self: StepFunctionsProvider, doc: dict[str, Any], data: Any, express: bool) -> Run:
+        """Start an execution whose document is ready (a distributed Map's child)."""
+        return self._spawn(doc, data, express)
+
+    def adopt(self: StepFunctionsProvider, doc: dict[str, Any]) -> Run:
+        """The run of a RUNNING standard execution: live, or resumed from its snapshot."""
+        run = self.runs.get(doc["arn"])
+        if run is not None:
+            return run
+        frame = Frame.restore(doc["snapshot"], self.machine_for(doc))
+        return self._spawn(dict(doc), orjson.loads(doc["input"]), express=False, frame=frame)
 
     async def start_sync_execution(
         self: StepFunctionsProvider, ctx: RequestContext, params: dict[str, Any]
@@ -271,6 +283,8 @@ class ExecutionOperations:
     ) -> dict[str, Any]:
         doc = self._execution(params["executionArn"])
         out = self.summary(doc)
+        if doc.get("mapRunArn"):
+            out["mapRunArn"] = doc["mapRunArn"]
         if doc.get("versionArn"):
             out["stateMachineVersionArn"] = doc["versionArn"]
         if doc.get("aliasArn"):
@@ -283,6 +297,10 @@ class ExecutionOperations:
         if reason:
             out["redriveStatusReason"] = reason
         return out
+
+    def redrive_status(self: StepFunctionsProvider, doc: dict[str, Any]) -> tuple[str, str | None]:
+        """(redriveStatus, redriveStatusReason) of an execution document."""
+        return self._redrivable(doc)
 
     def _redrivable(self: StepFunctionsProvider, doc: dict[str, Any]) -> tuple[str, str | None]:
         if doc["status"] == "RUNNING":
@@ -303,7 +321,7 @@ class ExecutionOperations:
     ) -> dict[str, Any]:
         doc = self._execution(params["executionArn"])
         revision = self.revision(doc["revisionId"])
-        return {
+        out = {
             "stateMachineArn": doc.get("versionArn") or doc["machineArn"],
             "name": doc["machineArn"].split(":")[6],
             "definition": revision["definition"],
@@ -313,11 +331,22 @@ class ExecutionOperations:
             "tracingConfiguration": revision["tracing"],
             "revisionId": doc["revisionId"],
         }
+        if doc.get("mapRunArn"):  # a distributed Map's child runs the Map's processor
+            out["definition"] = dumps(self.machine_for(doc).raw)
+            out["mapRunArn"] = doc["mapRunArn"]
+            out["label"] = doc["machineArn"].rsplit("/", 1)[-1]
+        return out
 
     def list_executions(
         self: StepFunctionsProvider, ctx: RequestContext, params: dict[str, Any]
     ) -> dict[str, Any]:
         arn = params.get("stateMachineArn")
+        if arn and params.get("mapRunArn"):
+            raise AwsError(
+                "ValidationException", "Must provide only one of StateMachine ARN or MapRun ARN"
+            )
+        if params.get("mapRunArn"):
+            return self._map_run_executions(params)
         if not arn:
             raise AwsError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
         base, qualifier = split_machine_arn(arn)
@@ -339,6 +368,11 @@ class ExecutionOperations:
             if redrive and (redrive == "REDRIVEN") != bool(doc.get("redriveCount")):
                 continue
             items.append(doc)
+        return self._executions_page(items, params)
+
+    def _executions_page(
+        self: StepFunctionsProvider, items: list[dict[str, Any]], params: dict[str, Any]
+    ) -> dict[str, Any]:
         items.sort(key=lambda d: (-d["startDate"], d["name"]))
         found, following = page(items, params)
         out: dict[str, Any] = {"executions": [self._list_item(d) for d in found]}
@@ -366,6 +400,9 @@ class ExecutionOperations:
         if doc.get("redriveCount"):
             item["redriveCount"] = doc["redriveCount"]
             item["redriveDate"] = seconds(doc["redriveDate"])
+        if doc.get("mapRunArn"):
+            item["mapRunArn"] = doc["mapRunArn"]
+            item["itemCount"] = doc.get("itemCount", 1)
         return item
 
     def get_execution_history(
@@ -425,7 +462,7 @@ class ExecutionOperations:
         doc["status"] = "RUNNING"
         for key in ("stopDate", "error", "cause", "output"):
             doc.pop(key, None)
-        machine = self.compiled(doc["revisionId"])
+        machine = self.machine_for(doc)
         frame = Frame.restore(reset_for_redrive(doc["snapshot"]), machine)
         run = Run(self, doc, machine)
         run.engine, run.host = engine_for(run, False)
@@ -446,7 +483,7 @@ class ExecutionOperations:
             if doc["status"] != "RUNNING" or arn in self.runs or not doc.get("snapshot"):
                 continue
             try:
-                machine = self.compiled(doc["revisionId"])
+                machine = self.machine_for(doc)
                 frame = Frame.restore(doc["snapshot"], machine)
             except Exception:
                 log.exception("cannot resume execution %s", arn)
@@ -460,7 +497,9 @@ def reset_for_redrive(snapshot: dict[str, Any]) -> dict[str, Any]:
     for key in ("p", "tk", "d", "r"):
         out.pop(key, None)
     sub = out.get("sub")
-    if sub is not None:
+    if sub is not None and "mapRun" in sub:  # a distributed Map runs a new Map Run
+        out.pop("sub")
+    elif sub is not None:
         out["sub"] = {
             **sub,
             "done": False,

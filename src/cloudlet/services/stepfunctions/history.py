@@ -29,6 +29,8 @@ _NO_DETAILS = {
     "MapStateSucceeded",
     "MapStateFailed",
     "MapStateAborted",
+    "MapRunSucceeded",
+    "MapRunAborted",
     "WaitStateAborted",
     "TaskStateAborted",
     "ChoiceStateAborted",

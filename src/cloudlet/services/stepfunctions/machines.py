@@ -32,7 +32,7 @@ from cloudlet.services.stepfunctions.common import (
     tag_list,
     validation,
 )
-from cloudlet.workflows.states import Machine
+from cloudlet.workflows.states import Machine, find_state
 
 if TYPE_CHECKING:
     from cloudlet.services.stepfunctions.provider import StepFunctionsProvider
@@ -99,6 +99,17 @@ class MachineOperations:
                 self.revision(revision_id)["definition"]
             )
         return machine
+
+    def machine_for(self: StepFunctionsProvider, doc: dict[str, Any]) -> Machine:
+        """What an execution runs: its revision's machine, or for a distributed Map's child
+        execution the processor of that Map state (`mapState`)."""
+        machine = self.compiled(doc["revisionId"])
+        if not doc.get("mapState"):
+            return machine
+        state = find_state(machine, doc["mapState"])
+        if state is None:
+            raise AwsError("InternalFailure", "the Map state of this execution is gone", status=500)
+        return state.spec["processor"]
 
     def resolve(
         self: StepFunctionsProvider, arn: str

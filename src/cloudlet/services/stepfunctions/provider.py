@@ -4,7 +4,9 @@ The States Language itself is `cloudlet.workflows` (pure Python); this package g
 durable host (`runner`), reaches other services through their providers (`integrations`),
 and serves the API: `machines` (state machines, versions, aliases, tags, validation),
 `executions` (start, describe, list, stop, history, redrive), `tokens` (callbacks and
-activities), `teststate` (TestState), `observe` (logs and status events).
+activities), `teststate` (TestState), `observe` (logs and status events), and distributed
+Maps: `mapruns` and `mapchildren` (Map Runs and their child executions), `s3io` (ItemReader
+and ResultWriter), `maprunapi` (DescribeMapRun, ListMapRuns, UpdateMapRun).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from cloudlet.services import Provider
 from cloudlet.services.stepfunctions.executions import ExecutionOperations
 from cloudlet.services.stepfunctions.integrations import Integrations
 from cloudlet.services.stepfunctions.machines import MachineOperations
+from cloudlet.services.stepfunctions.maprunapi import MapRunOperations
+from cloudlet.services.stepfunctions.mapruns import Tracker
 from cloudlet.services.stepfunctions.observe import Observer
 from cloudlet.services.stepfunctions.runner import WAKE, Run, fire
 from cloudlet.services.stepfunctions.teststate import TestStateOperation
@@ -27,7 +31,12 @@ if TYPE_CHECKING:
 
 
 class StepFunctionsProvider(
-    MachineOperations, ExecutionOperations, TokenOperations, TestStateOperation, Provider
+    MachineOperations,
+    ExecutionOperations,
+    MapRunOperations,
+    TokenOperations,
+    TestStateOperation,
+    Provider,
 ):
     service = "stepfunctions"
     helpers = (
@@ -38,6 +47,10 @@ class StepFunctionsProvider(
         "resolve",
         "schedule_activity",
         "summary",
+        "machine_for",
+        "spawn",
+        "adopt",
+        "redrive_status",
     )
 
     def __init__(self, app: App) -> None:
@@ -46,6 +59,8 @@ class StepFunctionsProvider(
         self.clock = app.clock
         #: executions running in this process, by ARN
         self.runs: dict[str, Run] = {}
+        #: Map Runs running in this process, by ARN
+        self.map_runs: dict[str, Tracker] = {}
         #: sleeping frames' wake-up futures, by timer id
         self.wakers: dict[str, asyncio.Future[int]] = {}
         #: tokens of express executions (never stored): token -> execution ARN
@@ -69,9 +84,11 @@ class StepFunctionsProvider(
 
     def _stop_all(self) -> None:
         for run in list(self.runs.values()):
+            run.halted = True
             if run.task is not None:
                 run.task.cancel()
         self.runs.clear()
+        self.map_runs.clear()
         self.wakers.clear()
         self.live_tokens.clear()
         for task in list(self.background):

@@ -23,6 +23,7 @@ import orjson
 from cloudlet.core.store import Timer
 from cloudlet.services.stepfunctions import history
 from cloudlet.services.stepfunctions.common import EXECUTION, TOKEN
+from cloudlet.services.stepfunctions.mapruns import MapRunHost
 from cloudlet.workflows.engine import Engine, iso
 from cloudlet.workflows.frame import Frame, TaskCall
 from cloudlet.workflows.local import LocalHost
@@ -57,6 +58,8 @@ class Run:
         self.host: Any = None
         #: tokens of the tasks this execution waits for, with their calls (heartbeats, activities)
         self.calls: dict[str, TaskCall] = {}
+        #: set when the server stops or wipes its state: cancelled, it must write nothing more
+        self.halted = False
 
     @property
     def account(self) -> str:
@@ -109,6 +112,13 @@ class StandardHost:
         self.execution, self.state_machine = run.context()
         self._dirty = False
         self._tokens: list[tuple[str, dict[str, Any]]] = []
+        self._staged: dict[tuple[str, str], dict[str, Any]] = {}
+        self.map_runs = MapRunHost(run)
+
+    def stage(self, kind: str, key: str, doc: dict[str, Any]) -> None:
+        """A document to store with the execution's next persist (a Map Run's)."""
+        self._staged[(kind, key)] = doc
+        self._dirty = True
 
     def now_ms(self) -> int:
         return self.app.clock.now_ms()
@@ -136,6 +146,9 @@ class StandardHost:
         for token, doc in self._tokens:
             self.provider.store.put(TOKEN, token, doc)
         self._tokens = []
+        for (kind, key), doc in self._staged.items():
+            self.provider.store.put(kind, key, dict(doc))
+        self._staged = {}
         self.provider.observe.flush(run)
 
     async def sleep_until(self, frame: Frame, due_ms: int, key: str) -> int:
@@ -189,9 +202,24 @@ class ExpressHost(LocalHost):
         )
         self.run = run
         self.app = app
+        self.map_runs = MapRunHost(run)
 
     def event(self, frame: Frame | None, kind: str, details: dict[str, Any] | None, at: int) -> int:
         return self.run.record(frame, kind, details, at)
+
+    def stage(self, kind: str, key: str, doc: dict[str, Any]) -> None:
+        """Store a document soon (an express execution has no persist to ride on)."""
+        provider = self.run.provider
+
+        async def put() -> None:
+            try:
+                await self.app.commit(provider.store.put, kind, key, dict(doc))
+            except Exception:
+                log.exception("cannot store %s %s", kind, key)
+
+        task = asyncio.get_running_loop().create_task(put())
+        provider.background.add(task)
+        task.add_done_callback(provider.background.discard)
 
     async def sleep_until(self, frame: Frame, due_ms: int, key: str) -> int:
         while True:

@@ -59,8 +59,10 @@ class _Exchange:
         "keep_alive",
         "more",
         "queued",
+        "running",
         "scope",
         "started",
+        "streams",
     )
 
     def __init__(
@@ -77,6 +79,9 @@ class _Exchange:
         self.started = False
         self.chunked = False
         self.head_only = scope["method"] == "HEAD"
+        self.running = False
+        #: the app starts before the body has arrived, and reads it as it comes
+        self.streams = expect_continue
 
     def whole_body(self) -> bytes | None:
         """The request body if it has fully arrived, without awaiting; None if more is coming."""
@@ -210,6 +215,7 @@ class HttpConnection(asyncio.Protocol):
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._expect_continue = False
+        self._body_known = True  # a Content-Length below _HIGH_WATER, or no body
         self._addresses: tuple[Any, Any] = (None, None)
 
     # -- transport callbacks -----------------------------------------------------------------
@@ -272,6 +278,7 @@ class HttpConnection(asyncio.Protocol):
         self._url = b""
         self._headers = []
         self._expect_continue = False
+        self._body_known = True
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -280,8 +287,13 @@ class HttpConnection(asyncio.Protocol):
         # Kept as the client spelled it (API Gateway passes names on verbatim); the edge's
         # request head lower-cases names for everything else.
         self._headers.append((name, value))
-        if len(name) == 6 and name.lower() == b"expect":
+        size = len(name)
+        if size == 6 and name.lower() == b"expect":
             self._expect_continue = value.lower() == b"100-continue"
+        elif size == 14 and name.lower() == b"content-length":
+            self._body_known = value.isdigit() and int(value) < _HIGH_WATER
+        elif size == 17 and name.lower() == b"transfer-encoding":
+            self._body_known = False
 
     def on_headers_complete(self) -> None:
         url = self._url
@@ -313,9 +325,10 @@ class HttpConnection(asyncio.Protocol):
         exchange = _Exchange(self, scope, self.parser.should_keep_alive(), self._expect_continue)
         # not ASGI: lets cloudlet's own app take a whole body and answer in one write
         scope["cloudlet.exchange"] = exchange
+        exchange.streams = self._expect_continue or not self._body_known
         self.current = exchange
         self.pending.append(exchange)
-        if len(self.pending) == 1:
+        if len(self.pending) == 1 and exchange.streams:
             self._start(exchange)
 
     def on_body(self, body: bytes) -> None:
@@ -330,14 +343,25 @@ class HttpConnection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         exchange = self.current
+        self.current = None
         if exchange is not None:
             exchange.complete = True
             exchange.more.set()
-        self.current = None
+            if not exchange.running and self.pending and self.pending[0] is exchange:
+                self._start(exchange)
 
     # -- running requests --------------------------------------------------------------------
     def _start(self, exchange: _Exchange) -> None:
-        self.loop.create_task(self._run(exchange))
+        """Run the app for a request, eagerly: its first steps run now, and a task takes over
+        only if it has to wait. Most small requests never wait (or wait once, for their commit),
+        so they skip a task and a turn of the event loop."""
+        exchange.running = True
+        coro = self._run(exchange)
+        try:
+            awaited = coro.send(None)
+        except StopIteration:
+            return
+        self.loop.create_task(_carry_on(coro, awaited))
 
     async def _run(self, exchange: _Exchange) -> None:
         try:
@@ -373,7 +397,10 @@ class HttpConnection(asyncio.Protocol):
                 self.transport.close()
             return
         if self.pending:
-            self._start(self.pending[0])
+            following = self.pending[0]
+            if following.complete or following.streams:  # else it starts when it is complete
+                following.running = True  # on a later turn: pipelined requests do not nest
+                self.loop.call_soon(self._start, following)
         else:
             self.resume_reading()
             self.last_active = self.loop.time()
@@ -408,6 +435,39 @@ class HttpConnection(asyncio.Protocol):
     @property
     def idle(self) -> bool:
         return not self.pending
+
+
+class _Resume:
+    """Awaits what an eagerly started coroutine was waiting on, without taking its result: the
+    coroutine takes it (or its exception) itself when it is resumed."""
+
+    __slots__ = ("awaited",)
+
+    def __init__(self, awaited: Any) -> None:
+        self.awaited = awaited
+
+    def __await__(self) -> Any:
+        if self.awaited is None:
+            yield  # the coroutine yielded to the loop (asyncio.sleep(0))
+        elif not self.awaited.done():
+            yield self.awaited
+
+
+async def _carry_on(coro: Any, awaited: Any) -> None:
+    """Run the rest of a coroutine that `_start` began outside a task, as a task would."""
+    while True:
+        try:
+            await _Resume(awaited)
+        except BaseException as error:  # cancelled while waiting: the coroutine hears of it
+            try:
+                awaited = coro.throw(error)
+            except StopIteration:
+                return
+            continue
+        try:
+            awaited = coro.send(None)
+        except StopIteration:
+            return
 
 
 class HttpServer:

@@ -18,12 +18,14 @@ a moved clock moves everything).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger("cloudlet.store")
 
 
 @dataclass(slots=True)
@@ -202,6 +204,10 @@ class Store(Protocol):
         """`fn(*args)` in a transaction of its own (not nested in another); its result."""
         ...
 
+    def idle(self) -> None:
+        """Writes have paused for a moment: housekeeping that would stall a write goes here."""
+        ...
+
     def reset(self) -> None: ...
     def close(self) -> None: ...
 
@@ -219,9 +225,14 @@ class GroupCommit:
     answered before the commit that makes their write durable.
     """
 
+    #: seconds without a write after which the store is told it is idle
+    IDLE_AFTER = 0.25
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self._pending: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._last_write = 0.0
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -233,6 +244,10 @@ class GroupCommit:
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
+        loop = asyncio.get_running_loop()
+        self._last_write = loop.time()
+        if self._idle_timer is None:
+            self._idle_timer = loop.call_later(self.IDLE_AFTER, self._check_idle)
         if getattr(self.store, "closed", False):  # the server stopped while these waited
             for _, _, future in batch:
                 if not future.done():
@@ -270,6 +285,18 @@ class GroupCommit:
                 future.set_exception(error)
             else:
                 future.set_result(result)
+
+    def _check_idle(self) -> None:
+        loop = asyncio.get_running_loop()
+        quiet_for = loop.time() - self._last_write
+        if quiet_for < self.IDLE_AFTER:  # still writing: look again when it may have stopped
+            self._idle_timer = loop.call_later(self.IDLE_AFTER - quiet_for, self._check_idle)
+            return
+        self._idle_timer = None
+        try:
+            self.store.idle()
+        except Exception:
+            log.exception("store housekeeping failed")
 
 
 def open_store(data_dir: str) -> Store:

@@ -184,7 +184,8 @@ def run_aws_cli(args: list[str]) -> int:
     """The AWS CLI with cloudlet's endpoint, a region and test credentials filled in.
 
     The endpoint goes in as `--endpoint-url` (older CLI versions ignore AWS_ENDPOINT_URL);
-    credentials and region are set only where the caller's environment has none.
+    credentials, region and host-prefix injection are set only where the caller's environment
+    has none.
     """
     import shutil
     import subprocess
@@ -193,6 +194,8 @@ def run_aws_cli(args: list[str]) -> int:
     env.setdefault("AWS_ACCESS_KEY_ID", "test")
     env.setdefault("AWS_SECRET_ACCESS_KEY", "test")
     env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
+    # StartSyncExecution and TestState would go to `sync-<host>`, which does not resolve locally
+    env.setdefault("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
     aws = shutil.which("aws")
     command = [aws] if aws else [sys.executable, "-m", "awscli"]
     if not any(a == "--endpoint-url" or a.startswith("--endpoint-url=") for a in args):

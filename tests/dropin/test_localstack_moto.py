@@ -40,6 +40,41 @@ def test_cloudlet_aws_runs_the_cli_against_cloudlet(endpoint, sqs, unique):
     assert name in str(sqs.list_queues(QueueNamePrefix=name).get("QueueUrls"))
 
 
+def test_cloudlet_aws_reaches_start_sync_execution_despite_its_host_prefix(
+    endpoint, aws_client, unique
+):
+    """The model sends StartSyncExecution to `sync-<host>`; `cloudlet aws` turns that off."""
+    machine = aws_client("stepfunctions").create_state_machine(
+        name=f"sync-cli-{unique}",
+        type="EXPRESS",
+        roleArn="arn:aws:iam::000000000000:role/sfn",
+        definition=orjson.dumps(
+            {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": 42, "End": True}}}
+        ).decode(),
+    )["stateMachineArn"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["CLOUDLET_ENDPOINT"] = endpoint.replace("127.0.0.1", "localhost")  # a name, as users have
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cloudlet",
+            "aws",
+            "stepfunctions",
+            "start-sync-execution",
+            "--state-machine-arn",
+            machine,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    result = orjson.loads(done.stdout)
+    assert result["status"] == "SUCCEEDED" and result["output"] == "42"
+
+
 def test_account_id_option_sets_the_default_account(tmp_path):
     process = CloudletProcess(tmp_path / "data")
     process.start("--account-id", "123456789012")

@@ -81,3 +81,51 @@ def test_payloads_over_256_kib_fail_with_data_limit_exceeded():
         "States": {"P": {"Type": "Pass", "Result": "x" * (256 * 1024 + 1), "End": True}},
     }
     assert run_local(big).error == "States.DataLimitExceeded"
+
+
+def test_a_task_restored_mid_call_resumes_its_attempt_with_its_progress_and_deadline():
+    """Scheduled and Started are not recorded again; the integration finds what it recorded
+    in `progress`; TimeoutSeconds counts from the attempt's start, not from the restart."""
+    fn = "arn:aws:lambda:us-east-1:000000000000:function:f"
+    task = {"Type": "Task", "Resource": fn, "TimeoutSeconds": 60, "End": True}
+    machine = load({"StartAt": "Call", "States": {"Call": task}})
+
+    async def hang(call):
+        call.progress["step"] = "called"
+        await asyncio.Event().wait()
+
+    async def first_run():
+        host = LocalHost(hang)
+        frame = start_frame(machine, {"a": 1})
+        running = asyncio.ensure_future(Engine(host).run(frame))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        snapshot = json.loads(json.dumps(frame.snapshot()))
+        running.cancel()
+        return snapshot, [e.type for e in host.events]
+
+    snapshot, kinds = asyncio.run(first_run())
+    assert kinds == ["TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted"]
+    assert snapshot["tc"]["step"] == "called" and isinstance(snapshot["tc"]["t"], int)
+    seen = []
+
+    def answer(call):
+        seen.append((call.resumed, dict(call.progress)))
+        return {"ok": True}
+
+    async def resume(tasks, after_ms):
+        host = LocalHost(tasks, now_ms=lambda: snapshot["tc"]["t"] + after_ms)
+        frame = Frame.restore(snapshot, machine)
+        try:
+            return await Engine(host).run(frame), [e.type for e in host.events]
+        except Exception as error:
+            return error, [e.type for e in host.events]
+
+    output, kinds = asyncio.run(resume(answer, 1_000))
+    assert output == {"ok": True} and seen == [(True, snapshot["tc"])]
+    assert kinds == ["LambdaFunctionSucceeded", "TaskStateExited"]
+    error, kinds = asyncio.run(resume(hang, 61_000))  # past the deadline of the first start
+    assert error.name == "States.Timeout"
+    assert kinds == ["LambdaFunctionTimedOut"]
+    older = {"s": "Call", "i": {}, "p": "in", "tk": "token"}  # stored before "tc" existed
+    assert Frame.restore(older, machine).task == {"sent": True}

@@ -88,6 +88,7 @@ class Engine(TaskStates, FanoutStates, DistributedStates):
             frame.retries = None
             frame.due = None
             frame.token = None
+            frame.task = None
             frame.sub = None
             await persist(frame)
 

@@ -3,10 +3,10 @@
 An execution is a tree of *frames*: the top-level machine is one, and every running Parallel
 branch and Map iteration is a child frame of the frame whose Parallel/Map state started it.
 A frame knows its current state, that state's raw input, its variables, and what the state is
-in the middle of (a Wait's due time, a task token awaited, retry counts, the results of the
-iterations finished so far). `snapshot()` turns the tree into plain JSON and `restore()` back,
-so a durable host can store an execution at every transition and resume it after a restart
-exactly where it was.
+in the middle of (a Wait's due time, a task token awaited, how far a running task got, retry
+counts, the results of the iterations finished so far). `snapshot()` turns the tree into plain
+JSON and `restore()` back, so a durable host can store an execution at every transition and
+resume it after a restart exactly where it was.
 
 The engine never touches a clock, a store or a service: everything with a side effect goes
 through the `Host` (events for the history, persistence, timers, task calls, task tokens).
@@ -38,6 +38,7 @@ class Frame:
         "retries",
         "state",
         "sub",
+        "task",
         "token",
         "variables",
     )
@@ -70,6 +71,9 @@ class Frame:
         self.due: int | None = None
         #: the task token of the task the state waits for
         self.token: str | None = None
+        #: the running task attempt's durable progress, set when it is scheduled: its start
+        #: time ("t") and what its integration recorded (a child's name, a message sent ...)
+        self.task: dict[str, Any] | None = None
         #: Parallel/Map progress: {"results": {i: output}, "frames": {i: Frame}}; a distributed
         #: Map keeps its Map Run's ARN ("mapRun"), its children being executions of their own
         self.sub: dict[str, Any] | None = None
@@ -118,6 +122,8 @@ class Frame:
             out["d"] = self.due
         if self.token is not None:
             out["tk"] = self.token
+        if self.task is not None:
+            out["tc"] = dict(self.task)
         if self.item is not None:
             out["m"] = self.item
         if self.sub is not None:
@@ -145,6 +151,10 @@ class Frame:
         frame.retries = {int(k): v for k, v in (doc.get("r") or {}).items()} or None
         frame.due = doc.get("d")
         frame.token = doc.get("tk")
+        progress = doc.get("tc")
+        frame.task = dict(progress) if progress is not None else None
+        if frame.task is None and frame.token is not None:  # stored before "tc": token sent
+            frame.task = {"sent": True}
         frame.item = doc.get("m")
         sub = doc.get("sub")
         if sub is not None:
@@ -179,7 +189,8 @@ class TaskCall:
     state_name: str
     frame: Frame
     token: str | None = None
-    #: True when the execution resumed while this task's token was awaited: do not call again
+    #: True when the execution resumed while this task ran: its Scheduled/Started events are
+    #: recorded, and `progress` says how far the call got
     resumed: bool = False
     timeout_s: int | None = None
     heartbeat_s: int | None = None
@@ -189,6 +200,10 @@ class TaskCall:
     #: callbacks into the engine for history events (activity picked up, .sync submitted)
     on_started: Any = None
     on_submitted: Any = None
+    #: the attempt's durable progress (the frame's `task`): what the integration records in it
+    #: is stored with the execution's next persist, or at once with `await checkpoint()`
+    progress: dict[str, Any] = field(default_factory=dict)
+    checkpoint: Any = None
 
 
 @dataclass(slots=True)

@@ -5,6 +5,12 @@ The engine knows the *shape* of a task — which events AWS records for a Lambda
 (TaskScheduled, TaskStarted, TaskSubmitted, TaskSucceeded ...), when a task token is created,
 how TimeoutSeconds and HeartbeatSeconds end an attempt — and leaves the call itself to
 `Host.run_task`.
+
+An attempt's progress is part of the frame (`Frame.task`) from the moment it is scheduled, so a
+durable host that restores the frame resumes the attempt without recording its Scheduled and
+Started events again; the integration reads in `TaskCall.progress` what it already did (the
+child execution it named or started, the message carrying the token it sent) and records more
+there, durably at once with `TaskCall.checkpoint()` when a restart must not repeat it.
 """
 
 from __future__ import annotations
@@ -89,7 +95,8 @@ class TaskStates:
     async def _task_attempt(self: Engine, state: State, frame: Frame) -> tuple[Any, dict[str, Any]]:
         resource = state.spec["resource"]
         family, resource_type, name = classify(resource)
-        resumed = frame.token is not None
+        # restored in the middle of this attempt: its Scheduled/Started events are recorded
+        resumed = frame.task is not None or frame.token is not None
         token = frame.token
         if token is None and waits_for_token(resource):
             token = self.host.new_token(frame, state)
@@ -99,6 +106,8 @@ class TaskStates:
         ident = {"resourceType": resource_type, "resource": name} if family == SERVICE else {}
         if not resumed:
             self._scheduled(frame, family, ident, resource, args, timeout, heartbeat)
+        if frame.task is None:
+            frame.task = {"t": self.host.now_ms()}
         call = TaskCall(
             resource=resource,
             arguments=args,
@@ -115,21 +124,23 @@ class TaskStates:
             on_submitted=lambda output: self.emit(
                 frame, "TaskSubmitted", {**ident, "output": output}
             ),
+            progress=frame.task,
+            checkpoint=lambda: self.host.persist(frame),
         )
-        if token is not None and not resumed:
+        if token is not None and frame.token is None:
             frame.token = token
-            await self.host.persist(frame)
+            await self.host.persist(frame)  # the token is valid before anything carries it
         try:
             result = await self._call(call, state, frame)
             self.check_size(result, state.name)
         except StatesError as error:
-            frame.token = None
+            frame.token = frame.task = None
             timed_out = error.name in (TIMEOUT, HEARTBEAT_TIMEOUT)
             kind = family + ("TimedOut" if timed_out else "Failed")
             details = {**ident, "error": error.name, "cause": error.cause}
             self.emit(frame, kind, details)
             raise
-        frame.token = None
+        frame.token = frame.task = None
         self.emit(frame, family + "Succeeded", {**ident, "output": result})
         return result, ctx
 
@@ -167,7 +178,8 @@ class TaskStates:
             return await self.host.run_task(call)
         task = asyncio.ensure_future(self.host.run_task(call))
         start = self.host.now_ms()
-        timeout_due = start + call.timeout_s * 1000 if call.timeout_s else None
+        began = call.progress.get("t", start)  # a resumed attempt keeps its deadline
+        timeout_due = began + call.timeout_s * 1000 if call.timeout_s else None
         last_beat = start
         try:
             while True:

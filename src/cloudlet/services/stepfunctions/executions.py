@@ -494,7 +494,7 @@ class ExecutionOperations:
 def reset_for_redrive(snapshot: dict[str, Any]) -> dict[str, Any]:
     """The snapshot of a failed execution, with the failed states set to be entered again."""
     out = dict(snapshot)
-    for key in ("p", "tk", "d", "r"):
+    for key in ("p", "tk", "tc", "d", "r"):
         out.pop(key, None)
     sub = out.get("sub")
     if sub is not None and "mapRun" in sub:  # a distributed Map runs a new Map Run

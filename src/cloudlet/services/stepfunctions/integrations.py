@@ -12,6 +12,12 @@ API operation, with a RequestContext of the execution's account and region.
   the model's members case-insensitively, results in the SDK integrations' PascalCase, errors
   as `<Service>.<Code>Exception`.
 - Activities: the task is queued for workers and the token awaited.
+
+What a restart must not repeat is recorded in the task's progress (`TaskCall.progress`, part of
+the frame): a child execution's name before StartExecution (a resumed task finds that child
+instead of starting another) and its ARN with TaskSubmitted (it then only waits); the message
+carrying a task token as sent, with TaskSubmitted (it then only waits for the token); an
+activity task as queued, in the commit that queues it.
 """
 
 from __future__ import annotations
@@ -24,7 +30,12 @@ import orjson
 from cloudlet.core import ids
 from cloudlet.protocols.errors import AwsError, ParamValidationError
 from cloudlet.services import PROVIDERS, RequestContext
-from cloudlet.services.stepfunctions.common import EXECUTION, EXPRESS
+from cloudlet.services.stepfunctions.common import (
+    EXECUTION,
+    EXPRESS,
+    execution_arn,
+    split_machine_arn,
+)
 from cloudlet.workflows.errors import RUNTIME, TASK_FAILED, StatesError
 from cloudlet.workflows.frame import TaskCall
 from cloudlet.workflows.tasks import ACTIVITY, LAMBDA, classify
@@ -92,8 +103,18 @@ class Integrations:
             if action.endswith(suffix):
                 pattern, base = suffix, action[: -len(suffix)]
                 break
-        if call.resumed and pattern == ".waitForTaskToken":
+        progress = call.progress
+        if pattern == ".waitForTaskToken" and progress.get("sent"):  # sent before a restart
             return await self.provider.tokens.wait(self.provider, call.token or "")
+        if pattern.startswith(".sync"):
+            if (resource_type, base) != ("states", "startExecution"):
+                raise StatesError(
+                    RUNTIME, f"cloudlet does not implement the integration {call.resource}"
+                )
+            child = progress.get("child")
+            # started before a restart; an EXPRESS child lived in memory only and runs again
+            if child and (":express:" not in child or self._child_doc(child) is not None):
+                return await self._await_child(child, pattern == ".sync:2")
         if resource_type.startswith("aws-sdk:"):
             result = await self.sdk_call(
                 run, resource_type[len("aws-sdk:") :], base, call.arguments
@@ -105,13 +126,19 @@ class Integrations:
                     RUNTIME, f"cloudlet does not implement the integration {call.resource}"
                 )
             result = await handler(run, call, call.arguments)
+        if not pattern:
+            return result
+        # recorded with the TaskSubmitted event: a restart waits instead of calling again
+        if pattern == ".waitForTaskToken":
+            progress["sent"] = True
+        else:
+            progress["child"] = result["ExecutionArn"]
+        if call.on_submitted is not None:
+            call.on_submitted(result)
+        await _checkpoint(call)
         if pattern == ".waitForTaskToken":
             return await self.provider.tokens.wait(self.provider, call.token or "")
-        if pattern.startswith(".sync"):
-            if call.on_submitted is not None:
-                call.on_submitted(result)
-            return await self._await_child(result, pattern == ".sync:2")
-        return result
+        return await self._await_child(result["ExecutionArn"], pattern == ".sync:2")
 
     # -- calling providers ----------------------------------------------------------------
     def context(self, run: Run, service: str, operation: str) -> RequestContext:
@@ -222,13 +249,27 @@ class Integrations:
 
     # -- Step Functions -------------------------------------------------------------------
     async def _start_execution(self, run: Run, call: TaskCall, args: Any) -> Any:
+        """StartExecution of a child, exactly once: its name is recorded before it starts, and
+        a resumed task finds the child it started before the restart instead of another."""
         params: dict[str, Any] = {"stateMachineArn": args.get("StateMachineArn")}
         given = args.get("Input", {})
         if isinstance(given, dict):
             given = {**given, "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": run.arn}
         params["input"] = _text(given)
-        if args.get("Name"):
-            params["name"] = args["Name"]
+        progress = call.progress
+        name = progress.get("name")
+        if name is None:
+            progress["name"] = name = args.get("Name") or ids.uuid4()
+            await _checkpoint(call)
+        else:
+            found = self._started_child(run, params, name)
+            if found is not None:
+                return {
+                    "ExecutionArn": found["arn"],
+                    "StartDate": found["startDate"],
+                    **_metadata(ids.request_id()),
+                }
+        params["name"] = name
         result = await self.call_provider(
             run, "stepfunctions", "StartExecution", params, "StepFunctions"
         )
@@ -238,14 +279,42 @@ class Integrations:
             **_metadata(ids.request_id()),
         }
 
-    async def _await_child(self, started: dict[str, Any], parsed: bool) -> Any:
-        arn = started["ExecutionArn"]
-        child = self.provider.runs.get(arn)
-        if child is not None:
-            await child.done.wait()
-        doc = self.provider.store.get(EXECUTION, arn) or (child.doc if child else None)
+    def _started_child(self, run: Run, params: dict[str, Any], name: str) -> dict[str, Any] | None:
+        """The standard execution `name` that this task started before a restart, if any."""
+        try:
+            base = split_machine_arn(params["stateMachineArn"] or "")[0]
+        except AwsError:
+            return None
+        doc = self._child_doc(execution_arn(base, name))
+        if doc is None:
+            return None
+        try:
+            started_by = orjson.loads(doc["input"]).get(
+                "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
+            )
+        except (orjson.JSONDecodeError, AttributeError):
+            started_by = None
+        return doc if started_by == run.arn or doc["input"] == params["input"] else None
+
+    def _child_doc(self, arn: str) -> dict[str, Any] | None:
+        """A child execution's document: stored (standard) or live (express, this process)."""
+        doc = self.provider.store.get(EXECUTION, arn)
+        if doc is None:
+            child = self.provider.runs.get(arn)
+            doc = child.doc if child is not None else None
+        return doc
+
+    async def _await_child(self, arn: str, parsed: bool) -> Any:
+        doc = self._child_doc(arn)
         if doc is None:
             raise StatesError(TASK_FAILED, f"Execution Does Not Exist: '{arn}'")
+        if doc["status"] == "RUNNING":
+            child = self.provider.runs.get(arn)
+            if child is None and doc["type"] != EXPRESS:  # not resumed yet: resume it now
+                child = self.provider.adopt(doc)
+            if child is not None:
+                await child.done.wait()
+            doc = self._child_doc(arn) or (child.doc if child is not None else doc)
         described = self.provider.summary(doc)
         out = {k[0].upper() + k[1:]: v for k, v in described.items() if not k.startswith("redrive")}
         for key in ("StartDate", "StopDate"):
@@ -262,10 +331,15 @@ class Integrations:
     # -- activities -----------------------------------------------------------------------
     async def _activity(self, run: Run, call: TaskCall) -> Any:
         token = call.token or ""
-        if not call.resumed:
-            await self.app.commit(
-                self.provider.schedule_activity, call.resource, token, call.arguments
-            )
+        if not call.progress.get("sent"):
+
+            def schedule() -> None:
+                self.provider.schedule_activity(call.resource, token, call.arguments)
+                call.progress["sent"] = True
+                if run.doc["type"] != EXPRESS and run.host is not None:
+                    run.host.write_now()  # queued and recorded as queued in one commit
+
+            await self.app.commit(schedule)
         return await self.provider.tokens.wait(self.provider, token)
 
     # -- AWS SDK integrations -------------------------------------------------------------
@@ -293,6 +367,12 @@ class Integrations:
         from cloudlet.protocols.json import encode_structure
 
         return to_pascal(op.output, encode_structure(op.output, result))
+
+
+async def _checkpoint(call: TaskCall) -> None:
+    """Make the task's progress durable now (no-op on hosts that keep nothing)."""
+    if call.checkpoint is not None:
+        await call.checkpoint()
 
 
 def _parse(value: Any) -> Any:

@@ -151,6 +151,11 @@ class StandardHost:
         self._staged = {}
         self.provider.observe.flush(run)
 
+    def write_now(self) -> None:
+        """Store the execution's position inside the caller's commit (with what it writes)."""
+        self._dirty = True
+        self.write()
+
     async def sleep_until(self, frame: Frame, due_ms: int, key: str) -> int:
         if due_ms <= self.now_ms():
             return due_ms

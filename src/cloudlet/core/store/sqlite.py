@@ -93,7 +93,7 @@ _CLAIM = (
 
 
 #: the WAL size (pages) at which SQLite checkpoints inside a commit: only under sustained writes
-_CHECKPOINT_PAGES = 16_384
+_CHECKPOINT_PAGES = 4_000
 
 
 def _row(values: tuple[Any, ...]) -> QueueRow:

@@ -16,6 +16,7 @@ import logging
 import socket
 import time
 from collections import deque
+from collections.abc import Callable, Coroutine
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
@@ -352,16 +353,8 @@ class HttpConnection(asyncio.Protocol):
 
     # -- running requests --------------------------------------------------------------------
     def _start(self, exchange: _Exchange) -> None:
-        """Run the app for a request, eagerly: its first steps run now, and a task takes over
-        only if it has to wait. Most small requests never wait (or wait once, for their commit),
-        so they skip a task and a turn of the event loop."""
         exchange.running = True
-        coro = self._run(exchange)
-        try:
-            awaited = coro.send(None)
-        except StopIteration:
-            return
-        self.loop.create_task(_carry_on(coro, awaited))
+        self.server.run_soon(self._run(exchange))
 
     async def _run(self, exchange: _Exchange) -> None:
         try:
@@ -399,8 +392,7 @@ class HttpConnection(asyncio.Protocol):
         if self.pending:
             following = self.pending[0]
             if following.complete or following.streams:  # else it starts when it is complete
-                following.running = True  # on a later turn: pipelined requests do not nest
-                self.loop.call_soon(self._start, following)
+                self._start(following)
         else:
             self.resume_reading()
             self.last_active = self.loop.time()
@@ -437,6 +429,14 @@ class HttpConnection(asyncio.Protocol):
         return not self.pending
 
 
+def _step(coro: Coroutine[Any, Any, None]) -> tuple[Any, Any] | None:
+    """Resume a coroutine until it finishes (None) or waits: (coroutine, what it awaits)."""
+    try:
+        return coro, coro.send(None)
+    except StopIteration:
+        return None
+
+
 class _Resume:
     """Awaits what an eagerly started coroutine was waiting on, without taking its result: the
     coroutine takes it (or its exception) itself when it is resumed."""
@@ -454,7 +454,7 @@ class _Resume:
 
 
 async def _carry_on(coro: Any, awaited: Any) -> None:
-    """Run the rest of a coroutine that `_start` began outside a task, as a task would."""
+    """Run the rest of a coroutine begun outside a task (`HttpServer._run_turn`), as a task would."""
     while True:
         try:
             await _Resume(awaited)
@@ -471,15 +471,52 @@ async def _carry_on(coro: Any, awaited: Any) -> None:
 
 
 class HttpServer:
-    """Listens on (host, port) and serves an ASGI app until `stop()`."""
+    """Listens on (host, port) and serves an ASGI app until `stop()`.
 
-    def __init__(self, app: Any, host: str, port: int) -> None:
+    The requests that arrive in one turn of the event loop run together in the next, without a
+    task each: every one runs until it finishes or waits; then `end_of_turn` runs (cloudlet's
+    group commit writes the turn's changes in one transaction there), and those whose wait is
+    over carry on at once. A request that still waits is handed to a task. A small write is so
+    answered in one turn, and concurrent ones share a commit.
+    """
+
+    def __init__(
+        self, app: Any, host: str, port: int, end_of_turn: Callable[[], None] | None = None
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
+        self.end_of_turn = end_of_turn
         self.connections: set[HttpConnection] = set()
         self.closing = False
         self._server: asyncio.base_events.Server | None = None
+        self._runnable: list[Coroutine[Any, Any, None]] = []
+        self._waiting: set[asyncio.Task[None]] = set()
+
+    def run_soon(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a request's coroutine with the others of this turn, in the next one."""
+        if not self._runnable:
+            asyncio.get_running_loop().call_soon(self._run_turn)
+        self._runnable.append(coro)
+
+    def _run_turn(self) -> None:
+        runnable, self._runnable = self._runnable, []
+        waiting = [step for step in map(_step, runnable) if step is not None]
+        if not waiting:
+            return
+        if self.end_of_turn is not None:
+            self.end_of_turn()
+        loop = asyncio.get_running_loop()
+        for coro, awaited in waiting:
+            while awaited is not None and awaited.done():  # the commit it waited for is done
+                step = _step(coro)
+                if step is None:
+                    break
+                coro, awaited = step
+            else:
+                task = loop.create_task(_carry_on(coro, awaited))
+                self._waiting.add(task)  # the loop itself keeps only weak references
+                task.add_done_callback(self._waiting.discard)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()

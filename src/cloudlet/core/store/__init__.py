@@ -242,8 +242,16 @@ class GroupCommit:
         self._pending.append((fn, args, future))
         return await future
 
+    def flush_now(self) -> None:
+        """Commit what is waiting now rather than on the next turn: the HTTP server calls this
+        once the requests of a turn have all reached their commit."""
+        if self._pending:
+            self._flush()
+
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
+        if not batch:  # flushed early by flush_now()
+            return
         loop = asyncio.get_running_loop()
         self._last_write = loop.time()
         if self._idle_timer is None:

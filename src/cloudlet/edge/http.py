@@ -28,6 +28,7 @@ log = logging.getLogger("cloudlet.http")
 _KEEP_ALIVE_SECONDS = 75.0
 _HIGH_WATER = 1 << 20  # pause reading a request body beyond 1 MiB not yet consumed
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+_STATUS_LINES = {code: b"HTTP/1.1 %d %s\r\n" % (code, reason) for code, reason in _REASONS.items()}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -103,21 +104,21 @@ class _Exchange:
         transport = conn.transport
         if transport is None or transport.is_closing():
             return
-        parts = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Unknown"))]
         has_length = False
-        for name, value in headers.items():
-            lower = name.lower()
-            if lower == "content-length":  # a HEAD response tells the length of what it omits
-                has_length = True
-            elif lower == "connection" and value.lower() == "close":
+        for name in headers:  # only names of the right length are lower-cased and compared
+            size = len(name)
+            if size == 14 and name.lower() == "content-length":
+                has_length = True  # a HEAD response tells the length of what it omits
+            elif size == 10 and name.lower() == "connection" and headers[name].lower() == "close":
                 self.keep_alive = False
-            parts.append(f"{name}: {value}\r\n".encode("latin-1"))
-        if not has_length:
-            parts.append(b"content-length: %d\r\n" % len(body))
-        parts.append(_Date.header())
-        if not self.keep_alive:
-            parts.append(b"connection: close\r\n")
-        parts.append(b"\r\n")
+        lines = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+        parts = [
+            _STATUS_LINES.get(status) or b"HTTP/1.1 %d %s\r\n" % (status, b"Unknown"),
+            lines.encode("latin-1"),
+            b"" if has_length else b"content-length: %d\r\n" % len(body),
+            _Date.header(),
+            b"\r\n" if self.keep_alive else b"connection: close\r\n\r\n",
+        ]
         if not self.head_only:
             parts.append(body)
         self.started = True

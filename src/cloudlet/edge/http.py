@@ -493,11 +493,13 @@ class HttpServer:
         self._server: asyncio.base_events.Server | None = None
         self._runnable: list[Coroutine[Any, Any, None]] = []
         self._waiting: set[asyncio.Task[None]] = set()
+        #: the serving loop, kept: asyncio.get_running_loop() costs a system call (getpid)
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def run_soon(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run a request's coroutine with the others of this turn, in the next one."""
         if not self._runnable:
-            asyncio.get_running_loop().call_soon(self._run_turn)
+            self.loop.call_soon(self._run_turn)
         self._runnable.append(coro)
 
     def _run_turn(self) -> None:
@@ -507,7 +509,7 @@ class HttpServer:
             return
         if self.end_of_turn is not None:
             self.end_of_turn()
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         for coro, awaited in waiting:
             while awaited is not None and awaited.done():  # the commit it waited for is done
                 step = _step(coro)
@@ -520,7 +522,7 @@ class HttpServer:
                 task.add_done_callback(self._waiting.discard)
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        self.loop = loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: HttpConnection(self.app, self),
             self.host,

@@ -233,9 +233,18 @@ class GroupCommit:
         self._pending: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self._last_write = 0.0
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the writes come from, looked up once: asyncio.get_running_loop() is a
+        getpid system call each time (its fork check), and this is every write's path."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
 
     async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         future: asyncio.Future[T] = loop.create_future()
         if not self._pending:
             loop.call_soon(self._flush)
@@ -252,7 +261,7 @@ class GroupCommit:
         batch, self._pending = self._pending, []
         if not batch:  # flushed early by flush_now()
             return
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         self._last_write = loop.time()
         if self._idle_timer is None:
             self._idle_timer = loop.call_later(self.IDLE_AFTER, self._check_idle)
@@ -295,7 +304,7 @@ class GroupCommit:
                 future.set_result(result)
 
     def _check_idle(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         quiet_for = loop.time() - self._last_write
         if quiet_for < self.IDLE_AFTER:  # still writing: look again when it may have stopped
             self._idle_timer = loop.call_later(self.IDLE_AFTER - quiet_for, self._check_idle)

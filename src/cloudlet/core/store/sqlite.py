@@ -104,6 +104,32 @@ def _by_seq(row: QueueRow) -> int:
     return row.seq
 
 
+class _Atomic:
+    """`SqliteStore._atomic()`: a class rather than a generator context manager, because every
+    store method of every write enters one (the common case, inside the group commit's
+    transaction, only takes the lock)."""
+
+    __slots__ = ("outer", "store")
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.outer: Any = None
+
+    def __enter__(self) -> None:
+        store = self.store
+        if store._depth:
+            store._lock.acquire()
+        else:
+            self.outer = store.transaction()
+            self.outer.__enter__()
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        if self.outer is None:
+            self.store._lock.release()
+            return None
+        return self.outer.__exit__(*exc)
+
+
 class StoreInUse(RuntimeError):
     """Another process holds the database."""
 
@@ -205,16 +231,10 @@ class SqliteStore:
             if not self.closed and not self._depth:
                 self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    @contextmanager
-    def _atomic(self) -> Iterator[None]:
+    def _atomic(self) -> _Atomic:
         """Atomicity for one store method: a transaction of its own, or simply part of the
         caller's (no savepoint: a store method fails whole or not at all)."""
-        if self._depth:
-            with self._lock:
-                yield
-        else:
-            with self.transaction():
-                yield
+        return _Atomic(self)
 
     def _undo_docs(self, mark: int) -> None:
         undo = self._undo

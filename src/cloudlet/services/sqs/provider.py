@@ -99,6 +99,16 @@ class Queue:
         return f"{ctx.base_url}/{self.doc['account']}/{self.name}"
 
 
+def _name_in_url(url: str) -> tuple[str | None, str]:
+    """(account, queue name) in a queue URL (or path); the account is None when it names none."""
+    path = urlsplit(url).path if "://" in url else url
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        raise _queue_not_found()
+    account = parts[-2] if len(parts) >= 2 and parts[-2].isdigit() else None
+    return account, parts[-1]
+
+
 class SqsProvider(Provider):
     service = "sqs"
     helpers = ("queue_by_url", "queue_by_arn", "source_queues_of", "send_internal")
@@ -109,19 +119,22 @@ class SqsProvider(Provider):
         self.queues = app.queues
         self.clock = app.clock
         self.moves = MoveTasks(self)
+        #: queue URL -> (account or None, name): every message call parses one
+        self._url_names: dict[str, tuple[str | None, str]] = {}
 
     # -- lookups ------------------------------------------------------------------------------
     def _key(self, account: str, region: str, name: str) -> str:
         return f"{account}/{region}/{name}"
 
     def queue_by_url(self, ctx: RequestContext, url: str) -> Queue:
-        path = urlsplit(url).path if "://" in url else url
-        parts = [p for p in path.split("/") if p]
-        if not parts:
-            raise _queue_not_found()
-        name = parts[-1]
-        account = parts[-2] if len(parts) >= 2 and parts[-2].isdigit() else ctx.account
-        key = self._key(account, ctx.region, name)
+        named = self._url_names.get(url)
+        if named is None:
+            named = _name_in_url(url)
+            if len(self._url_names) >= 4096:  # clients use a few URLs; a flood starts afresh
+                self._url_names.clear()
+            self._url_names[url] = named
+        account, name = named
+        key = self._key(account or ctx.account, ctx.region, name)
         doc = self.store.get(KIND, key)
         if doc is None:
             raise _queue_not_found()

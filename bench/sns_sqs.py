@@ -66,7 +66,9 @@ def throughput(endpoint: str, sqs, topic: str, url: str) -> None:
     results: dict[str, str] = {}
 
     def drain() -> None:
-        results["drain"] = run_wrk(receive_delete_script(endpoint, url, 10), endpoint, threads=1)
+        results["drain"] = run_wrk(
+            receive_delete_script(endpoint, url, 10, wait_seconds=1), endpoint, threads=1
+        )
 
     drainer = threading.Thread(target=drain)
     drainer.start()

@@ -53,10 +53,14 @@ def send_script(endpoint: str, url: str) -> str:
     return f'wrk.method = "POST"\nwrk.body = {lua_string(body)}\n{lines}\n'
 
 
-def receive_delete_script(endpoint: str, url: str, batch: int) -> str:
-    receive = orjson.dumps(
-        {"QueueUrl": url, "MaxNumberOfMessages": batch, "VisibilityTimeout": 60}
-    ).decode()
+def receive_delete_script(endpoint: str, url: str, batch: int, wait_seconds: int = 0) -> str:
+    """Receive then delete what was received, over and over. A consumer that drains a queue
+    being filled (`wait_seconds` > 0) long-polls, as SQS consumers do, rather than spinning on
+    empty receives that would take the server's time from the producers."""
+    request = {"QueueUrl": url, "MaxNumberOfMessages": batch, "VisibilityTimeout": 60}
+    if wait_seconds:
+        request["WaitTimeSeconds"] = wait_seconds
+    receive = orjson.dumps(request).decode()
     rh = signed_headers(endpoint, "ReceiveMessage", receive)
     dh = signed_headers(endpoint, "DeleteMessageBatch" if batch > 1 else "DeleteMessage", "{}")
     return (

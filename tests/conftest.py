@@ -93,11 +93,12 @@ class CloudletProcess:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *extra: str) -> CloudletProcess:
+    def start(
+        self, *extra: str, launcher: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> CloudletProcess:
+        """`cloudlet start` with `extra` options; `launcher` replaces `python -m cloudlet`."""
         args = [
-            sys.executable,
-            "-m",
-            "cloudlet",
+            *(launcher or [sys.executable, "-m", "cloudlet"]),
             "start",
             "--port",
             str(self.port),
@@ -107,7 +108,7 @@ class CloudletProcess:
         if "--ephemeral" not in extra:
             args += ["--data-dir", str(self.data_dir)]
         self.proc = subprocess.Popen(
-            [*args, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [*args, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

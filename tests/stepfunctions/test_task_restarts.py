@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from conftest import CloudletProcess
-from helpers import http
 
 from .conftest import ROLE, advance, events_of, finished, wait_for
 
@@ -42,25 +39,10 @@ class CrashingProcess(CloudletProcess):
     def start(self, *extra: str, crash_at: str | None = None) -> CrashingProcess:
         if crash_at is None:
             super().start(*extra)
-            return self
-        args = [sys.executable, str(CRASHPOINT), "start", "--port", str(self.port)]
-        args += ["--log-level", "warning", "--data-dir", str(self.data_dir), *extra]
-        env = {**os.environ, "CLOUDLET_CRASH_AT": crash_at}
-        self.proc = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
-        )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                stderr = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"cloudlet exited: {stderr}")
-            try:
-                if http("GET", self.endpoint + "/_cloudlet/health")[0] == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.02)
-        raise TimeoutError("cloudlet did not become healthy")
+        else:
+            env = {**os.environ, "CLOUDLET_CRASH_AT": crash_at}
+            super().start(*extra, launcher=[sys.executable, str(CRASHPOINT)], env=env)
+        return self
 
     def crashed(self) -> None:
         assert self.proc is not None

@@ -11,15 +11,13 @@ the engine evaluates them all the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from cloudlet.workflows import query
-from cloudlet.workflows.templates import compile_reader, compile_template
+from cloudlet.workflows.templates import Dynamic, compile_template, dynamic
 
 #: a value given literally, by a path (JSONPath) or by an expression (JSONata)
-Dynamic = Callable[[Any, Any, Any], Any]
 
 LIST_OBJECTS = "s3:listObjectsV2"
 GET_OBJECT = "s3:getObject"
@@ -98,25 +96,9 @@ def payload(body: dict[str, Any], jsonata: bool) -> Dynamic | None:
     return lambda data, variables, ctx: template(data, ctx, variables)
 
 
-def setting(body: dict[str, Any], name: str, jsonata: bool) -> Dynamic | None:
-    """A number given as `Name`, `NamePath` (JSONPath) or an expression (JSONata)."""
-    if jsonata:
-        if name not in body:
-            return None
-        evaluator = query.compile_value(body[name])
-        return lambda states, variables, _ctx: query.evaluate_top(evaluator, states, variables)
-    if name + "Path" in body:
-        read = compile_reader(body[name + "Path"])
-        return lambda data, variables, ctx: read(data, ctx, variables)
-    if name in body:
-        value = body[name]
-        return lambda data, variables, ctx: value
-    return None
-
-
 def _reader(body: dict[str, Any], jsonata: bool) -> ReaderSpec:
     raw = dict(body.get("ReaderConfig") or {})
-    max_items = setting(raw, "MaxItems", jsonata)
+    max_items = dynamic(raw, "MaxItems", jsonata)
     raw.pop("MaxItems", None)
     raw.pop("MaxItemsPath", None)
     if jsonata:
@@ -141,8 +123,8 @@ def _batcher(body: dict[str, Any], jsonata: bool) -> BatcherSpec:
             template = compile_template(body["BatchInput"])
             batch_input = lambda data, variables, ctx: template(data, ctx, variables)  # noqa: E731
     return BatcherSpec(
-        max_items=setting(body, "MaxItemsPerBatch", jsonata),
-        max_bytes=setting(body, "MaxInputBytesPerBatch", jsonata),
+        max_items=dynamic(body, "MaxItemsPerBatch", jsonata),
+        max_bytes=dynamic(body, "MaxInputBytesPerBatch", jsonata),
         batch_input=batch_input,
     )
 

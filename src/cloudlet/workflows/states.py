@@ -17,19 +17,16 @@ from cloudlet.workflows import query
 from cloudlet.workflows.choice import compile_rule
 from cloudlet.workflows.mapspec import compile_distributed
 from cloudlet.workflows.templates import (
+    Dynamic,
     Reader,
     compile_filter,
-    compile_reader,
     compile_result_path,
     compile_template,
-    compile_value_reference,
+    dynamic,
 )
 
 JSONATA = "JSONata"
 JSONPATH = "JSONPath"
-
-#: a value given either literally, by a path (JSONPath) or by an expression (JSONata)
-Dynamic = Callable[[Any, Any, Any], Any]
 
 
 @dataclass(slots=True)
@@ -193,23 +190,6 @@ def _catcher(body: dict[str, Any], jsonata: bool) -> Catcher:
         if "Assign" in body:
             catcher.assign = compile_template(body["Assign"])
     return catcher
-
-
-def dynamic(body: dict[str, Any], name: str, jsonata: bool) -> Dynamic | None:
-    """A setting given literally (`Seconds`), by a path (`SecondsPath`) or by an expression."""
-    if jsonata:
-        if name not in body:
-            return None
-        evaluate = query.compile_value(body[name])
-        return lambda states, variables, _ctx: query.evaluate_top(evaluate, states, variables)
-    if name + "Path" in body:
-        compile_one = compile_value_reference if name in ("Error", "Cause") else compile_reader
-        read = compile_one(body[name + "Path"])
-        return lambda data, variables, ctx: read(data, ctx, variables)
-    if name in body:
-        value = body[name]
-        return lambda data, variables, ctx: value
-    return None
 
 
 def _pass(body: dict[str, Any], jsonata: bool, language: str) -> dict[str, Any]:

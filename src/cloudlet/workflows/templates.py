@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from cloudlet.workflows import intrinsics
+from cloudlet.workflows import intrinsics, query
 from cloudlet.workflows.errors import RESULT_PATH, RUNTIME, StatesError
 from cloudlet.workflows.jsonpath import (
     Path,
@@ -262,3 +262,24 @@ def compile_result_path(text: Any) -> Callable[[Any, Any], Any]:
             ) from None
 
     return place
+
+
+#: a state's setting, evaluated when the state runs: (data or $states, variables, context)
+Dynamic = Callable[[Any, Any, Any], Any]
+
+
+def dynamic(body: dict[str, Any], name: str, jsonata: bool) -> Dynamic | None:
+    """A setting given literally (`Seconds`), by a path (`SecondsPath`) or by an expression."""
+    if jsonata:
+        if name not in body:
+            return None
+        evaluate = query.compile_value(body[name])
+        return lambda states, variables, _ctx: query.evaluate_top(evaluate, states, variables)
+    if name + "Path" in body:
+        compile_one = compile_value_reference if name in ("Error", "Cause") else compile_reader
+        read = compile_one(body[name + "Path"])
+        return lambda data, variables, ctx: read(data, ctx, variables)
+    if name in body:
+        value = body[name]
+        return lambda data, variables, ctx: value
+    return None

@@ -163,3 +163,18 @@ def test_a_malformed_request_gets_400_and_the_connection_closes(endpoint):
             data += chunk
     assert data.startswith(b"HTTP/1.1 400 ")
     assert b"connection: close" in data.lower()
+
+
+def test_responses_carry_an_http_date(endpoint, queue):
+    from email.utils import formatdate, parsedate_to_datetime
+
+    from cloudlet.edge.http import http_date
+
+    assert http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT"  # RFC 9110's example
+    assert all(http_date(t) == formatdate(t, usegmt=True) for t in range(0, 4 * 10**9, 7_777_777))
+    with _connect(endpoint) as sock:
+        head, body = _sqs_request("GetQueueUrl", {"QueueName": queue.rsplit("/", 1)[1]})
+        sock.sendall(head + body)
+        _, headers, _ = _read_response(sock, bytearray())
+    sent = parsedate_to_datetime(headers["date"]).timestamp()
+    assert abs(sent - time.time()) < 5

@@ -18,8 +18,6 @@ join the caller's transaction (callers run them through the server's group commi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses
 from typing import TYPE_CHECKING, Any
 
 from cloudlet.core import ids
@@ -63,6 +61,8 @@ class Mail:
 
 def address_of(text: str) -> str:
     """`"Shop" <a@b.c>` -> `a@b.c`."""
+    from email.utils import getaddresses  # the email package costs ~5 ms: only when mail is sent
+
     found = getaddresses([text])
     return found[0][1] if found and found[0][1] else text.strip()
 
@@ -70,6 +70,8 @@ def address_of(text: str) -> str:
 def compose(mail: Mail, message_id: str, timestamp_ms: int) -> bytes:
     """The MIME message of `mail` (CRLF line ends, as sent over SMTP); Bcc is never a header."""
     from datetime import UTC, datetime
+    from email.message import EmailMessage
+    from email.utils import format_datetime
 
     msg = EmailMessage()
     msg["From"] = mail.sender

@@ -423,6 +423,127 @@ def test_tolerated_failures_keep_the_failed_childs_record_in_the_output(run):
     assert no_tolerance["error"] == "States.ExceedToleratedFailureThreshold"
 
 
+def gated(bucket: str) -> dict[str, Any]:
+    """Children that need the S3 object `gate` when their item says so (it fails until then)."""
+    return {
+        "StartAt": "Check",
+        "States": {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.gated", "BooleanEquals": True, "Next": "Fetch"}],
+                "Default": "Fine",
+            },
+            "Fetch": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
+                "Parameters": {"Bucket": bucket, "Key": "gate"},
+                "ResultPath": None,
+                "Next": "Fine",
+            },
+            "Fine": {"Type": "Pass", "End": True},
+        },
+    }
+
+
+@pytest.mark.parametrize("kind", ["STANDARD", "EXPRESS"])
+def test_redriving_the_parent_redrives_its_map_run(sfn, run, s3, bucket, kind):
+    items = [{"n": i, "gated": i in (1, 3)} for i in range(4)]
+    definition = distributed(
+        ItemsPath="$",
+        ItemProcessor=processor(gated(bucket), kind),
+        ToleratedFailureCount=1,
+        MaxConcurrency=1,
+        ResultWriter={
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": bucket, "Prefix": "redrive"},
+        },
+    )
+    done = run(definition, items)
+    assert done["status"] == "FAILED"
+    assert done["error"] == "States.ExceedToleratedFailureThreshold"
+    parent = done["executionArn"]
+    before = map_run_of(sfn, parent)
+    map_run = before["mapRunArn"]
+    assert before["redriveCount"] == 0 and "redriveDate" not in before
+    assert before["executionCounts"]["failed"] == 2
+    first: dict[str, Any] = {}
+    if kind == "STANDARD":
+        first = {c["executionArn"]: c for c in children(sfn, map_run)}
+        histories = {arn: events_of(sfn, arn) for arn in first}
+
+    s3.put_object(Bucket=bucket, Key="gate", Body=b"open")
+    sfn.redrive_execution(executionArn=parent)
+    again = finished(sfn, parent)
+    assert again["status"] == "SUCCEEDED", again
+    assert again["redriveCount"] == 1
+    assert json.loads(again["output"])["MapRunArn"] == map_run
+
+    runs = sfn.list_map_runs(executionArn=parent)["mapRuns"]
+    assert [r["mapRunArn"] for r in runs] == [map_run]
+    described = sfn.describe_map_run(mapRunArn=map_run)
+    assert described["status"] == "SUCCEEDED"
+    assert described["redriveCount"] == 1 and "redriveDate" in described
+    counts = described["executionCounts"]
+    assert (counts["succeeded"], counts["failed"], counts["total"]) == (4, 0, 4)
+    assert counts["pendingRedrive"] == 0 and counts["resultsWritten"] == 4
+
+    kinds = types_of(sfn, parent)
+    assert kinds.count("MapRunStarted") == 1
+    redriven = next(e for e in events_of(sfn, parent) if e["type"] == "MapRunRedriven")
+    assert redriven["mapRunRedrivenEventDetails"] == {"mapRunArn": map_run, "redriveCount": 1}
+    assert kinds.index("ExecutionRedriven") < kinds.index("MapRunRedriven")
+    assert kinds[-4:] == [
+        "MapRunSucceeded",
+        "MapStateSucceeded",
+        "MapStateExited",
+        "ExecutionSucceeded",
+    ]
+
+    if kind == "STANDARD":
+        now = {c["executionArn"]: c for c in children(sfn, map_run)}
+        assert set(now) == set(first)  # the failed children were redriven, not started anew
+        for arn, child in now.items():
+            index = json.loads(sfn.describe_execution(executionArn=arn)["input"])["n"]
+            assert child["status"] == "SUCCEEDED"
+            if index in (1, 3):
+                assert first[arn]["status"] == "FAILED"
+                assert sfn.describe_execution(executionArn=arn)["redriveCount"] == 1
+                assert "ExecutionRedriven" in types_of(sfn, arn)
+            else:  # succeeded the first time: not run again
+                assert first[arn]["status"] == "SUCCEEDED"
+                assert sfn.describe_execution(executionArn=arn)["redriveCount"] == 0
+                assert events_of(sfn, arn) == histories[arn]
+        assert len(children(sfn, map_run)) == 4
+
+    run_id = map_run.rsplit(":", 1)[1]
+    manifest = json.loads(
+        s3.get_object(Bucket=bucket, Key=f"redrive/{run_id}/manifest.json")["Body"].read()
+    )
+    assert not manifest["ResultFiles"].get("FAILED")
+    written = manifest["ResultFiles"]["SUCCEEDED"]
+    records = json.loads(s3.get_object(Bucket=bucket, Key=written[0]["Key"])["Body"].read())
+    assert sorted(json.loads(r["Input"])["n"] for r in records) == [0, 1, 2, 3]
+
+
+def test_a_map_run_whose_items_were_never_read_starts_afresh_on_redrive(sfn, run, s3, bucket):
+    definition = distributed(
+        ItemReader={
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket": bucket, "Key": "items.json"},
+        }
+    )
+    done = run(definition)
+    assert done["status"] == "FAILED" and done["error"] == "States.ItemReaderFailed"
+    s3.put_object(Bucket=bucket, Key="items.json", Body=json.dumps([1, 2]).encode())
+    sfn.redrive_execution(executionArn=done["executionArn"])
+    again = finished(sfn, done["executionArn"])
+    assert again["status"] == "SUCCEEDED", again
+    assert json.loads(again["output"]) == [1, 2]
+    assert "MapRunRedriven" not in types_of(sfn, done["executionArn"])
+    assert len(sfn.list_map_runs(executionArn=done["executionArn"])["mapRuns"]) == 2
+
+
 def test_catch_handles_an_exceeded_threshold(run):
     definition = distributed(ItemsPath="$", ItemProcessor=processor(FAILING))
     definition["States"]["Each"].pop("End")

@@ -9,8 +9,10 @@ MapRunFailed (with the error) or MapRunAborted, then MapStateSucceeded or MapSta
 
 The frame keeps the Map Run's ARN (`frame.sub["mapRun"]`) from the moment MapRunStarted is
 persisted, so a resumed execution finds its Map Run again instead of starting another: the
-children already recorded are adopted, not run twice. A Retry, or a redrive, starts a new
-Map Run, as on AWS.
+children already recorded are adopted, not run twice. A Retry starts a new Map Run, as on
+AWS. A redrive of the parent redrives the Map Run (`frame.sub["redrive"]`): the same ARN,
+MapRunRedriven in the history, and only the children that did not succeed run again; a Map
+Run whose items were never read (its ItemReader failed) is started afresh instead.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ class DistributedStates:
         source, variables = self._map_source(state, frame, ctx)
         frame.anchor = None  # children take real time: the parent's events use the clock
         items: list[Any] | None = None
+        if frame.sub is not None and frame.sub.get("redrive"):  # the parent was redriven
+            arn = frame.sub["mapRun"]
+            count = await runs.redrive(frame, arn)
+            self.emit(frame, "MapRunRedriven", {"mapRunArn": arn, "redriveCount": count})
+            frame.sub = {"results": {}, "frames": {}, "failed": 0, "mapRun": arn}
+            await self.host.persist(frame)
         if frame.sub is None or frame.sub.get("done"):
             request = self._run_request(state, source, variables, ctx)
             if spec.reader is None:
@@ -70,7 +78,7 @@ class DistributedStates:
             runs.close(frame, arn, "FAILED", error.name, error.cause)
             self.emit(frame, "MapRunFailed", {"error": error.name, "cause": error.cause})
             self.emit(frame, "MapStateFailed")
-            frame.sub["done"] = True  # a retry (or a redrive) starts a new Map Run
+            frame.sub["done"] = True  # a retry starts a new Map Run (a redrive resets this)
             raise
         except asyncio.CancelledError:
             runs.close(frame, arn, "ABORTED")

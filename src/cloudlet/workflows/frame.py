@@ -135,6 +135,8 @@ class Frame:
             }
             if "mapRun" in self.sub:
                 out["sub"]["mapRun"] = self.sub["mapRun"]
+            if self.sub.get("redrive"):
+                out["sub"]["redrive"] = True
         return out
 
     @classmethod
@@ -167,6 +169,8 @@ class Frame:
             }
             if "mapRun" in sub:
                 frame.sub["mapRun"] = sub["mapRun"]
+            if sub.get("redrive"):
+                frame.sub["redrive"] = True
             for index, child in sub["frames"].items():
                 i = int(index)
                 child_machine = (
@@ -246,6 +250,14 @@ class MapRuns(Protocol):
 
     def planned(self, arn: str) -> bool:
         """True once the children's inputs are recorded (a resumed run does not read again)."""
+        ...
+
+    async def redrive(self, frame: Frame, arn: str) -> int:
+        """Redrive a Map Run that did not succeed (RUNNING again); its new redriveCount.
+
+        Its children that did not succeed run again when `run` resumes it; durable with the
+        frame's next persist.
+        """
         ...
 
     async def read(self, frame: Frame, request: ReaderRequest) -> list[Any]:

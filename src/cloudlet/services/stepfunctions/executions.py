@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,6 +24,7 @@ from cloudlet.services.stepfunctions import history
 from cloudlet.services.stepfunctions.common import (
     EXECUTION,
     EXPRESS,
+    MAP_PLAN,
     check_arn,
     check_name,
     dumps,
@@ -455,6 +457,11 @@ class ExecutionOperations:
                 "ExecutionNotRedrivable",
                 f"Execution with ARN '{arn}' cannot be redriven: {reason or 'no state to resume'}",
             )
+        run = self.redrive_run(doc)
+        return {"redriveDate": run.doc["redriveDate"] / 1000}
+
+    def redrive_run(self: StepFunctionsProvider, doc: dict[str, Any]) -> Run:
+        """Redrive a redrivable execution (inside a commit): its run, started again."""
         doc = dict(doc)
         now = self.clock.now_ms()
         doc["redriveCount"] = doc.get("redriveCount", 0) + 1
@@ -463,18 +470,22 @@ class ExecutionOperations:
         for key in ("stopDate", "error", "cause", "output"):
             doc.pop(key, None)
         machine = self.machine_for(doc)
-        frame = Frame.restore(reset_for_redrive(doc["snapshot"]), machine)
+        planned = self.store.get
+        snapshot = reset_for_redrive(
+            doc["snapshot"], lambda arn: planned(MAP_PLAN, arn) is not None
+        )
+        frame = Frame.restore(snapshot, machine)
         run = Run(self, doc, machine)
         run.engine, run.host = engine_for(run, False)
         run.record(None, "ExecutionRedriven", {"redriveCount": doc["redriveCount"]}, now)
         frame.last_event = run.next_id - 1
         run.frame = frame
-        self.runs[arn] = run
+        self.runs[doc["arn"]] = run
         run.host._dirty = True
         run.host.write()
         run.announce = True
         run.task = asyncio.get_running_loop().create_task(self._drive(run, False))
-        return {"redriveDate": now / 1000}
+        return run
 
     # -- restart --------------------------------------------------------------------------
     def resume(self: StepFunctionsProvider) -> None:
@@ -491,18 +502,27 @@ class ExecutionOperations:
             self._spawn(dict(doc), orjson.loads(doc["input"]), express=False, frame=frame)
 
 
-def reset_for_redrive(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The snapshot of a failed execution, with the failed states set to be entered again."""
+def reset_for_redrive(
+    snapshot: dict[str, Any], planned: Callable[[str], bool] = lambda arn: False
+) -> dict[str, Any]:
+    """The snapshot of a failed execution, with the failed states set to be entered again.
+
+    A distributed Map whose children were planned (`planned(mapRunArn)`) redrives its Map Run;
+    one whose items were never read starts a new Map Run.
+    """
     out = dict(snapshot)
     for key in ("p", "tk", "tc", "d", "r"):
         out.pop(key, None)
     sub = out.get("sub")
-    if sub is not None and "mapRun" in sub:  # a distributed Map runs a new Map Run
-        out.pop("sub")
+    if sub is not None and "mapRun" in sub:
+        if planned(sub["mapRun"]):
+            out["sub"] = {**sub, "done": False, "redrive": True}
+        else:
+            out.pop("sub")
     elif sub is not None:
         out["sub"] = {
             **sub,
             "done": False,
-            "frames": {k: reset_for_redrive(f) for k, f in sub["frames"].items()},
+            "frames": {k: reset_for_redrive(f, planned) for k, f in sub["frames"].items()},
         }
     return out

@@ -34,6 +34,7 @@ from cloudlet.workflows.frame import MapRunOutcome
 
 if TYPE_CHECKING:
     from cloudlet.services.stepfunctions.mapruns import MapRunHost, Tracker
+    from cloudlet.services.stepfunctions.provider import StepFunctionsProvider
     from cloudlet.services.stepfunctions.runner import Run
 
 FAILURES = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -48,8 +49,24 @@ _COUNTED = {
 }
 
 
-def child_name(map_run_arn: str, index: int) -> str:
+def child_name(map_run_arn: str, index: int | str) -> str:
     return str(uuid.uuid3(uuid.NAMESPACE_URL, f"{map_run_arn}#{index}"))
+
+
+def unsuccessful(provider: StepFunctionsProvider, doc: dict[str, Any], count: int) -> list[int]:
+    """The children of a Map Run that did not succeed (or never started): a redrive's work."""
+    store = provider.store
+    out = []
+    for index in range(count):
+        if doc["executionType"] == EXPRESS:
+            found = store.get(MAP_RESULT, f"{doc['arn']}#{index:09d}")
+        else:
+            name = child_name(doc["arn"], index)
+            found = store.get(EXECUTION, execution_arn(doc["stateMachineArn"], name))
+            found = found and {"Status": found["status"]}
+        if found is None or found.get("Status") != "SUCCEEDED":
+            out.append(index)
+    return out
 
 
 class Children:
@@ -75,6 +92,8 @@ class Children:
         self.failed_items = 0
         #: set when the loop ends: no child starts any more
         self.stopped = False
+        #: a redriven Map Run's children that run again (and have not started yet)
+        self.redriving: set[int] = set(self.doc.get("redriving") or ())
 
     # -- the loop -------------------------------------------------------------------------
     async def run(self) -> MapRunOutcome:
@@ -125,7 +144,7 @@ class Children:
         store = self.provider.store
         for counts in (self.doc["executionCounts"], self.doc["itemCounts"]):
             counts.update(dict.fromkeys(_COUNTERS, 0))
-            counts["total"] = 0
+            counts.update(total=0, pendingRedrive=0, failuresNotRedrivable=0)
         for weight in self.items:
             self.doc["executionCounts"]["total"] += 1
             self.doc["itemCounts"]["total"] += weight
@@ -133,6 +152,8 @@ class Children:
             self._place(index, "pending")
             if self.fresh:
                 self.pending.append(index)
+                continue
+            if index in self.redriving and self._waits_redrive(index):
                 continue
             if self.express:
                 found = store.get(MAP_RESULT, self._result_key(index))
@@ -149,6 +170,33 @@ class Children:
             else:
                 self._ended(index, self._record(doc))
 
+    def _waits_redrive(self, index: int) -> bool:
+        """True: the redrive runs this child again (it waits); False: it is taken as it is."""
+        if not self.express:
+            doc = self.provider.store.get(EXECUTION, self._arn(index))
+            if doc is not None and doc["status"] == "RUNNING":
+                self._redriven(index)
+                return False
+            if doc is not None and not (
+                doc.get("snapshot") and self.provider.redrive_status(doc)[0] == "REDRIVABLE"
+            ):
+                self.doc["executionCounts"]["failuresNotRedrivable"] += 1
+                self.doc["itemCounts"]["failuresNotRedrivable"] += self.items[index]
+                self._redriven(index)
+                return False
+        self.pending.append(index)
+        self._pending_redrive(index, 1)
+        return True
+
+    def _pending_redrive(self, index: int, sign: int) -> None:
+        self.doc["executionCounts"]["pendingRedrive"] += sign
+        self.doc["itemCounts"]["pendingRedrive"] += sign * self.items[index]
+
+    def _redriven(self, index: int) -> None:
+        """The child left the redrive's list (saved with the commit that restarted it)."""
+        self.redriving.discard(index)
+        self.doc["redriving"] = sorted(self.redriving)
+
     async def _fill(self) -> None:
         limit = self.doc.get("maxConcurrency") or MAX_CONCURRENCY
         room = limit - len(self.running)
@@ -157,6 +205,8 @@ class Children:
             return
         if self.express:
             for index in batch:
+                if index in self.redriving:
+                    self._pending_redrive(index, -1)
                 doc = self._child_doc(index)
                 self._watch(index, self.provider.spawn(doc, self.inputs[index], express=True))
         else:
@@ -173,9 +223,17 @@ class Children:
             if self.stopped:  # cancelled before this commit ran: these never start
                 self.pending.appendleft(index)
                 continue
+            if index in self.redriving:
+                self._pending_redrive(index, -1)
+                self._redriven(index)
+                found = self.provider.store.get(EXECUTION, self._arn(index))
+                if found is not None:  # the same execution, redriven
+                    self._watch(index, self.provider.redrive_run(found))
+                    continue
             run = self.provider.spawn(self._child_doc(index), self.inputs[index], express=False)
             run.host.write()
             self._watch(index, run)
+        self.host.save(self.tracker)
 
     def _child_doc(self, index: int) -> dict[str, Any]:
         doc = self.doc
@@ -199,7 +257,9 @@ class Children:
     def _arn(self, index: int) -> str:
         name = child_name(self.doc["arn"], index)
         if self.express:
-            return execution_arn(self.doc["stateMachineArn"], name, True, child_name(name, index))
+            attempt = self.doc.get("redriveCount", 0)
+            run = child_name(name, f"{index}/{attempt}" if attempt else index)
+            return execution_arn(self.doc["stateMachineArn"], name, True, run)
         return execution_arn(self.doc["stateMachineArn"], name)
 
     def _result_key(self, index: int) -> str:
@@ -231,6 +291,7 @@ class Children:
             self._ended(index, record)
             if self.express:
                 results.append((self._result_key(index), record))
+                self._redriven(index)
         await self.host.app.commit(self._save, results)
 
     def _save(self, results: list[tuple[str, dict[str, Any]]]) -> None:

@@ -51,10 +51,12 @@ class MapRunOperations:
             "toleratedFailureCount": doc["toleratedFailureCount"],
             "itemCounts": dict(doc["itemCounts"]),
             "executionCounts": dict(doc["executionCounts"]),
-            "redriveCount": 0,
+            "redriveCount": doc.get("redriveCount", 0),
         }
         if doc.get("stopDate"):
             out["stopDate"] = seconds(doc["stopDate"])
+        if doc.get("redriveDate"):
+            out["redriveDate"] = seconds(doc["redriveDate"])
         return out
 
     def list_map_runs(

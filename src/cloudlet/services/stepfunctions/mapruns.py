@@ -10,6 +10,11 @@ MapRunStarted event; the children's inputs (`states.maprun.plan`) are recorded b
 child starts, so a resumed parent never reads its items again and never starts a child twice
 (children are named from the Map Run and their index, see `mapchildren`). When the server
 stops, nothing is closed: the Map Run stays RUNNING and the resumed parent picks it up.
+
+A redriven parent redrives its Map Run: the document is RUNNING again with its redriveCount
+and redriveDate, and lists the children that did not succeed (`redriving`); each leaves the
+list in the commit that redrives (STANDARD) or restarts (EXPRESS) it, so a restart in the
+middle of a redrive neither skips one nor runs one twice.
 """
 
 from __future__ import annotations
@@ -112,6 +117,23 @@ class MapRunHost:
 
     def planned(self, arn: str) -> bool:
         return self.provider.store.get(MAP_PLAN, arn) is not None
+
+    async def redrive(self, frame: Frame, arn: str) -> int:
+        from cloudlet.services.stepfunctions.mapchildren import unsuccessful
+
+        tracker = self.tracker(arn)
+        doc = tracker.doc
+        plan = self.provider.store.get(MAP_PLAN, arn) or {"inputs": [], "items": []}
+        doc["redriveCount"] = doc.get("redriveCount", 0) + 1
+        doc["redriveDate"] = self.app.clock.now_ms()
+        doc["status"] = "RUNNING"
+        for key in ("stopDate", "error", "cause"):
+            doc.pop(key, None)
+        #: the children to run again: they leave this list in the commit that restarts them
+        doc["redriving"] = unsuccessful(self.provider, doc, len(plan["inputs"]))
+        tracker.written = False
+        self.owner.host.stage(MAP_RUN, arn, doc)
+        return int(doc["redriveCount"])
 
     async def read(self, frame: Frame, request: ReaderRequest) -> list[Any]:
         return await s3io.read_items(self.provider.integrations, self.owner, request)

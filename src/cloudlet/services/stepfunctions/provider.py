@@ -51,6 +51,7 @@ class StepFunctionsProvider(
         "spawn",
         "adopt",
         "redrive_status",
+        "redrive_run",
     )
 
     def __init__(self, app: App) -> None:

@@ -167,3 +167,38 @@ def test_aws_sdk_integrations_call_providers(sfn, run, aws_client):
     assert output["arn"].endswith(f":{name}")
     assert output["machine"]["type"] == "STANDARD"
     assert output["caught"]["Error"] == "Sfn.ExecutionDoesNotExistException"
+
+
+def test_aws_sdk_s3_get_object_hands_over_the_body_as_text(run, aws_client):
+    s3 = aws_client("s3")
+    bucket = f"sdk-get-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(
+        Bucket=bucket, Key="note.json", Body=b'{"greeting": "hej"}', ContentType="application/json"
+    )
+    definition = {
+        "StartAt": "Get",
+        "States": {
+            "Get": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                "Parameters": {"Bucket": bucket, "Key": "note.json"},
+                "ResultSelector": {
+                    "body.$": "$.Body",
+                    "parsed.$": "States.StringToJson($.Body)",
+                    "type.$": "$.ContentType",
+                    "length.$": "$.ContentLength",
+                },
+                "End": True,
+            }
+        },
+    }
+    done = run(definition)
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output == {
+        "body": '{"greeting": "hej"}',
+        "parsed": {"greeting": "hej"},
+        "type": "application/json",
+        "length": 19,
+    }

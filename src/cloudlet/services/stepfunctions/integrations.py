@@ -366,7 +366,17 @@ class Integrations:
             return {}
         from cloudlet.protocols.json import encode_structure
 
-        return to_pascal(op.output, encode_structure(op.output, result))
+        payload = op.output.raw.get("payload")
+        body = result.get(payload) if payload else None
+        if body is None or isinstance(body, dict):
+            return to_pascal(op.output, encode_structure(op.output, result))
+        # A streamed payload (S3 GetObject's Body) reaches the state as the object's text, as
+        # Step Functions hands it over, rather than as base64
+        if not isinstance(body, bytes | bytearray):
+            body = b"".join([chunk async for chunk in body])
+        output = to_pascal(op.output, encode_structure(op.output, {**result, payload: None}))
+        output[payload[:1].upper() + payload[1:]] = bytes(body).decode("utf-8", "replace")
+        return output
 
 
 async def _checkpoint(call: TaskCall) -> None:

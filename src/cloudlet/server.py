@@ -39,7 +39,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 async def _serve(app: App, stop: asyncio.Event, started: Callable[[HttpServer], None]) -> None:
     server = HttpServer(
-        app.asgi, app.config.host, app.config.port, end_of_turn=app.commit.flush_now
+        app.asgi,
+        app.config.host,
+        app.config.port,
+        begin_turn=app.commit.begin_turn,
+        end_of_turn=app.commit.flush_now,
     )
     await server.start()
     app.config.port = server.port

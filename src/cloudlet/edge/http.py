@@ -495,11 +495,17 @@ class HttpServer:
     """
 
     def __init__(
-        self, app: Any, host: str, port: int, end_of_turn: Callable[[], None] | None = None
+        self,
+        app: Any,
+        host: str,
+        port: int,
+        begin_turn: Callable[[], None] | None = None,
+        end_of_turn: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self.port = port
+        self.begin_turn = begin_turn
         self.end_of_turn = end_of_turn
         self.connections: set[HttpConnection] = set()
         self.closing = False
@@ -517,11 +523,13 @@ class HttpServer:
 
     def _run_turn(self) -> None:
         runnable, self._runnable = self._runnable, []
-        waiting = [step for step in map(_step, runnable) if step is not None]
-        if not waiting:
-            return
-        if self.end_of_turn is not None:
-            self.end_of_turn()
+        if self.begin_turn is not None:
+            self.begin_turn()
+        try:
+            waiting = [step for step in map(_step, runnable) if step is not None]
+        finally:
+            if self.end_of_turn is not None:
+                self.end_of_turn()
         loop = self.loop
         for coro, awaited in waiting:
             while awaited is not None and awaited.done():  # the commit it waited for is done

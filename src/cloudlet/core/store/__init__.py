@@ -234,6 +234,8 @@ class GroupCommit:
         self._last_write = 0.0
         self._idle_timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: between begin_turn() and flush_now(): writes wait for flush_now, not for a loop turn
+        self._in_turn = False
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         """The loop the writes come from, looked up once: asyncio.get_running_loop() is a
@@ -246,14 +248,21 @@ class GroupCommit:
     async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
         loop = self._running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        if not self._pending:
+        if not self._pending and not self._in_turn:
             loop.call_soon(self._flush)
         self._pending.append((fn, args, future))
         return await future
 
+    def begin_turn(self) -> None:
+        """The HTTP server is about to run a turn's requests and will call `flush_now()` after
+        them: their writes need no flush of their own scheduled (that would cost the loop an
+        extra turn, an epoll call, per write request)."""
+        self._in_turn = True
+
     def flush_now(self) -> None:
         """Commit what is waiting now rather than on the next turn: the HTTP server calls this
         once the requests of a turn have all reached their commit."""
+        self._in_turn = False
         if self._pending:
             self._flush()
 

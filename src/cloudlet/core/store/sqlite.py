@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -107,6 +106,51 @@ def _by_seq(row: QueueRow) -> int:
     return row.seq
 
 
+class _Transaction:
+    """`SqliteStore.transaction()`. A class rather than a generator context manager: every write
+    of every request enters one, and a generator and its wrapper cost more than the statements."""
+
+    __slots__ = ("depth", "mark", "store")
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.depth = 0
+        self.mark = 0
+
+    def __enter__(self) -> None:
+        store = self.store
+        store._lock.acquire()
+        try:
+            depth = self.depth = store._depth
+            if depth:
+                store._db.execute(f"SAVEPOINT s{depth}")
+            else:
+                store._db.execute("BEGIN IMMEDIATE")
+                store._undo = []
+        except BaseException:
+            store._lock.release()
+            raise
+        self.mark = len(store._undo)
+        store._depth = depth + 1
+
+    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
+        store, depth = self.store, self.depth
+        db = store._db
+        try:
+            if kind is None:
+                db.execute(f"RELEASE s{depth}" if depth else "COMMIT")
+            else:
+                db.execute(f"ROLLBACK TO s{depth}" if depth else "ROLLBACK")
+                if depth:
+                    db.execute(f"RELEASE s{depth}")
+                store._undo_docs(self.mark)
+        finally:
+            store._depth = depth
+            if not depth:
+                store._undo = []
+            store._lock.release()
+
+
 class _Atomic:
     """`SqliteStore._atomic()`: a class rather than a generator context manager, because every
     store method of every write enters one (the common case, inside the group commit's
@@ -173,60 +217,18 @@ class SqliteStore:
             self._docs[(kind, key)] = orjson.loads(doc)
 
     # -- transactions ------------------------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> _Transaction:
         """Make the calls inside atomic.
 
         The outermost use is a transaction; a nested use is a savepoint, so a failing inner part
         (one request of a group commit) rolls back alone while the rest commits.
         """
-        with self._lock:
-            depth = self._depth
-            if depth:
-                self._db.execute(f"SAVEPOINT s{depth}")
-            else:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._undo = []
-            mark = len(self._undo)
-            self._depth = depth + 1
-            try:
-                yield
-            except BaseException:
-                self._db.execute(f"ROLLBACK TO s{depth}" if depth else "ROLLBACK")
-                if depth:
-                    self._db.execute(f"RELEASE s{depth}")
-                self._undo_docs(mark)
-                raise
-            else:
-                self._db.execute(f"RELEASE s{depth}" if depth else "COMMIT")
-            finally:
-                self._depth = depth
-                if not depth:
-                    self._undo = []
+        return _Transaction(self)
 
     def atomically(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` in a transaction of its own: what `transaction()` does, without a
-        generator context manager, for the group commit's common case of one write."""
-        with self._lock:
-            if self._depth:  # inside another transaction: a savepoint, as transaction() does
-                with self.transaction():
-                    return fn(*args)
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            self._undo = []
-            self._depth = 1
-            try:
-                result = fn(*args)
-            except BaseException:
-                db.execute("ROLLBACK")
-                self._undo_docs(0)
-                raise
-            else:
-                db.execute("COMMIT")
-            finally:
-                self._depth = 0
-                self._undo = []
-            return result
+        """`fn(*args)` in a transaction (a savepoint when one is open): the group commit's path."""
+        with _Transaction(self):
+            return fn(*args)
 
     def idle(self) -> None:
         """Writes have paused: copy the WAL into the database now, while nobody waits for it."""

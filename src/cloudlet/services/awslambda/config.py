@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from cloudlet.runtime.launch import RESERVED
 from cloudlet.services.awslambda.errors import invalid_parameter, not_available, validation
 
 MAX_MEMORY = 10240
@@ -46,28 +47,9 @@ RETIRED_RUNTIMES = frozenset(
     }
 )
 
-#: variables Lambda sets itself; a function's configuration may not set them
-RESERVED_VARIABLES = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-    }
-)
+#: variables Lambda sets itself; a function's configuration may not set them. The runtime's list,
+#: less AWS_DEFAULT_REGION, which a configuration may name (the runtime sets its own anyway)
+RESERVED_VARIABLES = RESERVED - {"AWS_DEFAULT_REGION"}
 
 #: members of the configuration that change what runs (their digest is part of a spec identity)
 _DIGESTED = (

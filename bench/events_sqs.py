@@ -15,7 +15,6 @@ never fails because a machine is slow.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import statistics
 import sys
@@ -28,8 +27,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from common import client, free_port, start_cloudlet, until_ready
-from sns_sqs import Raw, backlog
-from sqs_wrk import lua_string, rate, receive_delete_script, run_wrk, seconds
+from sns_sqs import Raw
+from sqs_wrk import backlog, post_script, rate, seconds, while_draining
 from sqs_wrk import signed_headers as sqs_headers
 
 DURATION = os.environ.get("DURATION", "5s")
@@ -63,25 +62,11 @@ def put_script(endpoint: str) -> str:
     detail = {"order": 1234, "customer": "c-42", "amount": 19.99, "items": ["a", "b"]}
     body = orjson.dumps({"Entries": [entry(detail)] * 10}).decode()
     headers = events_headers(endpoint, body)
-    lines = "\n".join(
-        f"wrk.headers[ {lua_string(k)} ] = {lua_string(v)}" for k, v in headers.items()
-    )
-    return f'wrk.method = "POST"\nwrk.body = {lua_string(body)}\n{lines}\n'
+    return post_script(body, headers)
 
 
 def throughput(endpoint: str, sqs, url: str) -> None:
-    results: dict[str, str] = {}
-
-    def drain() -> None:
-        results["drain"] = run_wrk(
-            receive_delete_script(endpoint, url, 10, wait_seconds=1), endpoint, threads=1
-        )
-
-    drainer = threading.Thread(target=drain)
-    drainer.start()
-    put = run_wrk(put_script(endpoint), endpoint, threads=1)
-    drainer.join()
-    deleted = int(re.search(r"DELETED (\d+)", results["drain"]).group(1))
+    put, deleted = while_draining(endpoint, url, put_script(endpoint))
     left = backlog(sqs, url)
     print(
         f"  PutEvents (10 entries): {rate(put):,.0f} req/s = {rate(put) * 10:,.0f} events/s put; "

@@ -29,7 +29,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from common import client, free_port, start_cloudlet, until_ready
-from sqs_wrk import lua_string, rate, receive_delete_script, run_wrk, seconds, signed_headers
+from sqs_wrk import backlog, post_script, rate, seconds, signed_headers, while_draining
 
 DURATION = os.environ.get("DURATION", "5s")
 LATENCY_MESSAGES = int(os.environ.get("LATENCY_MESSAGES", "500"))
@@ -50,33 +50,11 @@ def signed_publish(endpoint: str, topic: str, message: str) -> tuple[str, dict[s
 
 def publish_script(endpoint: str, topic: str) -> str:
     body, headers = signed_publish(endpoint, topic, "hello from wrk, a message of a typical size")
-    lines = "\n".join(
-        f"wrk.headers[ {lua_string(k)} ] = {lua_string(v)}" for k, v in headers.items()
-    )
-    return f'wrk.method = "POST"\nwrk.body = {lua_string(body)}\n{lines}\n'
-
-
-def backlog(sqs, url: str) -> int:
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-    return sum(int(attributes[n]) for n in names)
+    return post_script(body, headers)
 
 
 def throughput(endpoint: str, sqs, topic: str, url: str) -> None:
-    results: dict[str, str] = {}
-
-    def drain() -> None:
-        results["drain"] = run_wrk(
-            receive_delete_script(endpoint, url, 10, wait_seconds=1), endpoint, threads=1
-        )
-
-    drainer = threading.Thread(target=drain)
-    drainer.start()
-    published = run_wrk(publish_script(endpoint, topic), endpoint, threads=1)
-    drainer.join()
-    import re
-
-    deleted = int(re.search(r"DELETED (\d+)", results["drain"]).group(1))
+    published, deleted = while_draining(endpoint, url, publish_script(endpoint, topic))
     left = backlog(sqs, url)
     print(
         f"  publish: {rate(published):,.0f} req/s; delivered and drained: "

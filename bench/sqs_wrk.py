@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 
 import orjson
 from botocore.auth import SigV4Auth
@@ -43,14 +44,43 @@ def lua_string(text: str) -> str:
     return "[==[" + text + "]==]"
 
 
-def send_script(endpoint: str, url: str) -> str:
-    message = {"QueueUrl": url, "MessageBody": "hello from wrk, a message of a typical small size"}
-    body = orjson.dumps(message).decode()
-    headers = signed_headers(endpoint, "SendMessage", body)
+def post_script(body: str, headers: dict[str, str]) -> str:
+    """A wrk script that POSTs the same signed request over and over."""
     lines = "\n".join(
         f"wrk.headers[ {lua_string(k)} ] = {lua_string(v)}" for k, v in headers.items()
     )
     return f'wrk.method = "POST"\nwrk.body = {lua_string(body)}\n{lines}\n'
+
+
+def while_draining(endpoint: str, url: str, script: str) -> tuple[str, int]:
+    """Run a producer's wrk script while a long-polling consumer drains the queue `url`:
+    (the producer's wrk output, how many messages the consumer received and deleted)."""
+    results: dict[str, str] = {}
+
+    def drain() -> None:
+        results["drain"] = run_wrk(
+            receive_delete_script(endpoint, url, 10, wait_seconds=1), endpoint, threads=1
+        )
+
+    drainer = threading.Thread(target=drain)
+    drainer.start()
+    produced = run_wrk(script, endpoint, threads=1)
+    drainer.join()
+    return produced, int(re.search(r"DELETED (\d+)", results["drain"]).group(1))
+
+
+def backlog(sqs, url: str) -> int:
+    """Messages still in the queue, visible or in flight."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes[n]) for n in names)
+
+
+def send_script(endpoint: str, url: str) -> str:
+    message = {"QueueUrl": url, "MessageBody": "hello from wrk, a message of a typical small size"}
+    body = orjson.dumps(message).decode()
+    headers = signed_headers(endpoint, "SendMessage", body)
+    return post_script(body, headers)
 
 
 def receive_delete_script(endpoint: str, url: str, batch: int, wait_seconds: int = 0) -> str:

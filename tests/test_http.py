@@ -102,6 +102,30 @@ def test_a_body_arriving_after_its_head_is_waited_for(endpoint, queue, sqs):
     assert [m["Body"] for m in received] == ["late body"]
 
 
+def test_a_request_pipelined_behind_a_late_body_waits_its_turn(endpoint, queue, sqs):
+    first = b"".join(_sqs_request("SendMessage", {"QueueUrl": queue, "MessageBody": "first"}))
+    second = b"".join(_sqs_request("SendMessage", {"QueueUrl": queue, "MessageBody": "second"}))
+    with _connect(endpoint) as sock:
+        sock.sendall(first[:-5])  # the head and part of the body
+        time.sleep(0.05)
+        sock.sendall(first[-5:] + second)
+        buffer = bytearray()
+        answers = [_read_response(sock, buffer) for _ in range(2)]
+    assert [status for status, _, _ in answers] == [200, 200]
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in received) == ["first", "second"]
+
+
+def test_a_client_gone_before_its_body_leaves_the_server_serving(endpoint, queue, sqs):
+    head, body = _sqs_request("SendMessage", {"QueueUrl": queue, "MessageBody": "never"})
+    with _connect(endpoint) as sock:
+        sock.sendall(head + body[:5])
+        time.sleep(0.05)
+    sqs.send_message(QueueUrl=queue, MessageBody="after")
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in received] == ["after"]
+
+
 def test_expect_continue_gets_the_go_ahead_before_the_body(endpoint, queue, sqs):
     head, body = _sqs_request(
         "SendMessage",

@@ -82,8 +82,13 @@ class WorkQueues:
     async def receive(
         self, queue: str, limit: int, policy: ReceivePolicy, wait_seconds: float
     ) -> list[QueueRow]:
-        """Claim messages, waiting up to `wait_seconds` for the first one to become available."""
-        rows = await self.commit(self.claim, queue, limit, policy)
+        """Claim messages, waiting up to `wait_seconds` for the first one to become available.
+
+        A standard queue's claim is answered before its commit: a crash that loses it makes
+        the message visible again, which at-least-once delivery allows. A FIFO queue's claim is
+        durable first, since its group stays blocked while the message is out."""
+        claim = self.commit if policy.fifo else self.commit.early
+        rows = await claim(self.claim, queue, limit, policy)
         if rows or wait_seconds <= 0:
             return rows
         loop = asyncio.get_running_loop()
@@ -97,7 +102,7 @@ class WorkQueues:
             due = self.store.next_visible_at(queue, now)
             timeout = remaining if due is None else min(remaining, max(due - now, 1) / 1000)
             await self.notifier.wait(topic, timeout)
-            rows = await self.commit(self.claim, queue, limit, policy)
+            rows = await claim(self.claim, queue, limit, policy)
             if rows:
                 return rows
 

@@ -6,9 +6,11 @@ uvicorn or granian.
 The order of the steps: Lambda function URLs, API Gateway invoke URLs, S3 website endpoints,
 cloudlet's own endpoints, then AWS API calls (service from the router; S3 requests rewritten to
 path style first; API Gateway's v2 API told from v1 by its `/v2/` paths).
-A body of known length up to `STREAM_THRESHOLD` is read before any of them (the fast path); a
-larger one, or one of unknown length, is left unread until a step needs it, so an operation
-with a streaming payload (S3 objects) reads it chunk by chunk (see `protocols.streams`).
+A body of known length up to `STREAM_THRESHOLD` that has already arrived is taken before any of
+them (the fast path). One still on its way is read when a step needs it, so the steps that need
+only the head (routing, credentials) run while it arrives; a larger one, or one of unknown
+length, is also left unread, so an operation with a streaming payload (S3 objects) reads it
+chunk by chunk (see `protocols.streams`).
 """
 
 from __future__ import annotations
@@ -71,9 +73,12 @@ class Edge:
             exchange = scope.get("cloudlet.exchange")
             if _streamed(request):
                 request.stream = BodyStream(receive)
-            else:
-                body = exchange.whole_body() if exchange is not None else None
-                request.body = await _read_body(receive) if body is None else body
+            elif exchange is None:
+                request.body = await _read_body(receive)
+            elif (body := exchange.whole_body()) is not None:
+                request.body = body
+            else:  # on its way: routing goes on from the head, the body is read when needed
+                request.stream = BodyStream(receive)
             try:
                 response = await self.handle(request, scope)
             except ClientDisconnected:
@@ -171,9 +176,9 @@ class Edge:
     ) -> HttpResponse:
         """Parse, validate, run the provider's method and serialize its answer or error."""
         codec = get_codec(self.router.model(service), protocol)
+        request_id = ids.request_id()
         if request.stream is not None and not codec.streams_payload(request):
             await request.load()
-        request_id = ids.request_id()
         operation = None
         try:
             operation, params = codec.parse(request)

@@ -65,6 +65,7 @@ class _Exchange:
 
     __slots__ = (
         "_head",
+        "arrival",
         "body",
         "chunked",
         "complete",
@@ -72,12 +73,10 @@ class _Exchange:
         "expect_continue",
         "head_only",
         "keep_alive",
-        "more",
+        "parked",
         "queued",
-        "running",
         "scope",
         "started",
-        "streams",
     )
 
     def __init__(
@@ -90,13 +89,13 @@ class _Exchange:
         self.body: deque[bytes] = deque()
         self.queued = 0
         self.complete = False
-        self.more = asyncio.Event()
+        #: what receive() awaits while the body is on its way
+        self.arrival: asyncio.Future[None] | None = None
+        #: the request's coroutine, when it waits for the body outside a task (see HttpServer)
+        self.parked: Coroutine[Any, Any, None] | None = None
         self.started = False
         self.chunked = False
         self.head_only = scope["method"] == "HEAD"
-        self.running = False
-        #: the app starts before the body has arrived, and reads it as it comes
-        self.streams = expect_continue
 
     def whole_body(self) -> bytes | None:
         """The request body if it has fully arrived, without awaiting; None if more is coming."""
@@ -147,9 +146,9 @@ class _Exchange:
         while not self.body and not self.complete:
             if conn.transport is None or conn.transport.is_closing():
                 return {"type": "http.disconnect"}
-            self.more.clear()
+            self.arrival = arrival = conn.loop.create_future()
             conn.resume_reading()
-            await self.more.wait()
+            await arrival
         if not self.body:
             return {"type": "http.request", "body": b"", "more_body": False}
         if len(self.body) == 1:
@@ -161,6 +160,20 @@ class _Exchange:
         if self.queued < _HIGH_WATER:
             conn.resume_reading()
         return {"type": "http.request", "body": chunk, "more_body": not self.complete}
+
+    def wake(self) -> None:
+        """More of the body arrived, or the connection ended: whoever waits in receive() goes
+        on. A request parked outside a task resumes in the server's next turn."""
+        arrival = self.arrival
+        if arrival is None:
+            return
+        self.arrival = None
+        if not arrival.done():
+            arrival.set_result(None)
+        coro = self.parked
+        if coro is not None:
+            self.parked = None
+            self.conn.server.run_soon(coro, self)
 
     async def send(self, message: dict[str, Any]) -> None:
         conn = self.conn
@@ -230,7 +243,6 @@ class HttpConnection(asyncio.Protocol):
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._expect_continue = False
-        self._body_known = True  # a Content-Length below _HIGH_WATER, or no body
         self._addresses: tuple[Any, Any] = (None, None)
 
     # -- transport callbacks -----------------------------------------------------------------
@@ -241,6 +253,9 @@ class HttpConnection(asyncio.Protocol):
             transport.get_extra_info("sockname"),
             transport.get_extra_info("peername"),
         )
+        # uvloop holds a small write until the end of the loop's turn, after whatever else the
+        # turn does (a commit, other requests); with no high-water mark it goes out at once.
+        transport.set_write_buffer_limits(high=0)  # type: ignore[attr-defined]
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):  # not a TCP socket
@@ -253,7 +268,7 @@ class HttpConnection(asyncio.Protocol):
         if self.idle_timer is not None:
             self.idle_timer.cancel()
         for exchange in self.pending:
-            exchange.more.set()
+            exchange.wake()
         self.resume_writing()  # a sender waiting to drain finds the transport gone
 
     def pause_writing(self) -> None:
@@ -293,7 +308,6 @@ class HttpConnection(asyncio.Protocol):
         self._url = b""
         self._headers = []
         self._expect_continue = False
-        self._body_known = True
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -302,13 +316,8 @@ class HttpConnection(asyncio.Protocol):
         # Kept as the client spelled it (API Gateway passes names on verbatim); the edge's
         # request head lower-cases names for everything else.
         self._headers.append((name, value))
-        size = len(name)
-        if size == 6 and name.lower() == b"expect":
+        if len(name) == 6 and name.lower() == b"expect":
             self._expect_continue = value.lower() == b"100-continue"
-        elif size == 14 and name.lower() == b"content-length":
-            self._body_known = value.isdigit() and int(value) < _HIGH_WATER
-        elif size == 17 and name.lower() == b"transfer-encoding":
-            self._body_known = False
 
     def on_headers_complete(self) -> None:
         url = self._url
@@ -340,10 +349,11 @@ class HttpConnection(asyncio.Protocol):
         exchange = _Exchange(self, scope, self.parser.should_keep_alive(), self._expect_continue)
         # not ASGI: lets cloudlet's own app take a whole body and answer in one write
         scope["cloudlet.exchange"] = exchange
-        exchange.streams = self._expect_continue or not self._body_known
         self.current = exchange
         self.pending.append(exchange)
-        if len(self.pending) == 1 and exchange.streams:
+        if len(self.pending) == 1:
+            # Start with the head: a client often sends the body in a second segment (boto3
+            # does), and what the head alone decides (route, credentials) is done meanwhile.
             self._start(exchange)
 
     def on_body(self, body: bytes) -> None:
@@ -352,7 +362,7 @@ class HttpConnection(asyncio.Protocol):
             return
         exchange.body.append(body)
         exchange.queued += len(body)
-        exchange.more.set()
+        exchange.wake()
         if exchange.queued >= _HIGH_WATER:
             self.pause_reading()
 
@@ -361,14 +371,11 @@ class HttpConnection(asyncio.Protocol):
         self.current = None
         if exchange is not None:
             exchange.complete = True
-            exchange.more.set()
-            if not exchange.running and self.pending and self.pending[0] is exchange:
-                self._start(exchange)
+            exchange.wake()
 
     # -- running requests --------------------------------------------------------------------
     def _start(self, exchange: _Exchange) -> None:
-        exchange.running = True
-        self.server.run_soon(self._run(exchange))
+        self.server.run_soon(self._run(exchange), exchange)
 
     async def _run(self, exchange: _Exchange) -> None:
         try:
@@ -404,9 +411,7 @@ class HttpConnection(asyncio.Protocol):
                 self.transport.close()
             return
         if self.pending:
-            following = self.pending[0]
-            if following.complete or following.streams:  # else it starts when it is complete
-                self._start(following)
+            self._start(self.pending[0])  # pipelined: its head has arrived
         else:
             self.resume_reading()
             self.last_active = self.loop.time()
@@ -441,14 +446,6 @@ class HttpConnection(asyncio.Protocol):
     @property
     def idle(self) -> bool:
         return not self.pending
-
-
-def _step(coro: Coroutine[Any, Any, None]) -> tuple[Any, Any] | None:
-    """Resume a coroutine until it finishes (None) or waits: (coroutine, what it awaits)."""
-    try:
-        return coro, coro.send(None)
-    except StopIteration:
-        return None
 
 
 class _Resume:
@@ -487,11 +484,14 @@ async def _carry_on(coro: Any, awaited: Any) -> None:
 class HttpServer:
     """Listens on (host, port) and serves an ASGI app until `stop()`.
 
-    The requests that arrive in one turn of the event loop run together in the next, without a
-    task each: every one runs until it finishes or waits; then `end_of_turn` runs (cloudlet's
-    group commit writes the turn's changes in one transaction there), and those whose wait is
-    over carry on at once. A request that still waits is handed to a task. A small write is so
-    answered in one turn, and concurrent ones share a commit.
+    A request starts in the turn after its head arrives, and the requests of a turn run
+    together, without a task each: every one runs until it finishes or waits; then
+    `end_of_turn` runs (cloudlet's group commit writes the turn's changes in one transaction
+    there), and those whose wait is over carry on at once. One that waits for the rest of its
+    body is parked on its exchange and resumes in the turn after the body arrives; one that
+    waits for anything else is handed to a task. A small write is so answered in one turn, and
+    concurrent ones share a commit. `end_of_turn` is given a function that resumes the
+    requests whose wait is already over, so that it can let them answer before it commits.
     """
 
     def __init__(
@@ -500,7 +500,7 @@ class HttpServer:
         host: str,
         port: int,
         begin_turn: Callable[[], None] | None = None,
-        end_of_turn: Callable[[], None] | None = None,
+        end_of_turn: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         self.app = app
         self.host = host
@@ -510,37 +510,55 @@ class HttpServer:
         self.connections: set[HttpConnection] = set()
         self.closing = False
         self._server: asyncio.base_events.Server | None = None
-        self._runnable: list[Coroutine[Any, Any, None]] = []
+        self._runnable: list[tuple[Coroutine[Any, Any, None], _Exchange]] = []
         self._waiting: set[asyncio.Task[None]] = set()
         #: the serving loop, kept: asyncio.get_running_loop() costs a system call (getpid)
         self.loop: asyncio.AbstractEventLoop | None = None
 
-    def run_soon(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run a request's coroutine with the others of this turn, in the next one."""
+    def run_soon(self, coro: Coroutine[Any, Any, None], exchange: _Exchange) -> None:
+        """Run (or resume) a request's coroutine with the others of this turn, in the next one."""
         if not self._runnable:
             self.loop.call_soon(self._run_turn)
-        self._runnable.append(coro)
+        self._runnable.append((coro, exchange))
 
     def _run_turn(self) -> None:
         runnable, self._runnable = self._runnable, []
         if self.begin_turn is not None:
             self.begin_turn()
+        waiting: list[tuple[Coroutine[Any, Any, None], Any, _Exchange]] = []
         try:
-            waiting = [step for step in map(_step, runnable) if step is not None]
+            for coro, exchange in runnable:
+                try:
+                    awaited = coro.send(None)
+                except StopIteration:
+                    continue  # answered without waiting
+                waiting.append((coro, awaited, exchange))
         finally:
             if self.end_of_turn is not None:
-                self.end_of_turn()
+                self.end_of_turn(lambda: self._carry_on_ready(waiting))
+        self._carry_on_ready(waiting)
         loop = self.loop
-        for coro, awaited in waiting:
-            while awaited is not None and awaited.done():  # the commit it waited for is done
-                step = _step(coro)
-                if step is None:
+        for coro, awaited, exchange in waiting:
+            if awaited is not None and awaited is exchange.arrival:  # the rest of its body
+                exchange.parked = coro  # resumed in the turn after it arrives (wake)
+                continue
+            task = loop.create_task(_carry_on(coro, awaited))
+            self._waiting.add(task)  # the loop itself keeps only weak references
+            task.add_done_callback(self._waiting.discard)
+
+    @staticmethod
+    def _carry_on_ready(waiting: list[tuple[Coroutine[Any, Any, None], Any, _Exchange]]) -> None:
+        """Resume the waiting requests whose wait is over (their commit, or an early answer)."""
+        still = []
+        for coro, awaited, exchange in waiting:
+            while awaited is not None and awaited.done():
+                try:
+                    awaited = coro.send(None)
+                except StopIteration:
                     break
-                coro, awaited = step
             else:
-                task = loop.create_task(_carry_on(coro, awaited))
-                self._waiting.add(task)  # the loop itself keeps only weak references
-                task.add_done_callback(self._waiting.discard)
+                still.append((coro, awaited, exchange))
+        waiting[:] = still
 
     async def start(self) -> None:
         self.loop = loop = asyncio.get_running_loop()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -222,7 +222,7 @@ class GroupCommit:
     A commit is the expensive part of a small write (a WAL append and, with FULL sync, an
     fsync). Requests that arrive together wait one loop turn and share one commit; each runs in
     its own savepoint, so one request's failure rolls back only its own writes. Nobody is
-    answered before the commit that makes their write durable.
+    answered before the commit that makes their write durable, except through `early`.
     """
 
     #: seconds without a write after which the store is told it is idle
@@ -230,7 +230,9 @@ class GroupCommit:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._pending: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._pending: list[
+            tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any], bool]
+        ] = []
         self._last_write = 0.0
         self._idle_timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -245,13 +247,24 @@ class GroupCommit:
             loop = self._loop = asyncio.get_running_loop()
         return loop
 
-    async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
+    def __call__(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """`fn(*args)` with this turn's other writes; its result once they are committed."""
+        return self._queue(fn, args, False)
+
+    def early(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """`fn(*args)` with this turn's other writes; its result as soon as it has run, before
+        their commit. Only for a write that a crash may lose harmlessly: a receive's claim (the
+        message is then simply delivered again, as at-least-once delivery allows). Its caller
+        answers while the commit is written instead of after it."""
+        return self._queue(fn, args, True)
+
+    def _queue(self, fn: Callable[..., T], args: tuple[Any, ...], early: bool) -> asyncio.Future[T]:
         loop = self._running_loop()
         future: asyncio.Future[T] = loop.create_future()
         if not self._pending and not self._in_turn:
             loop.call_soon(self._flush)
-        self._pending.append((fn, args, future))
-        return await future
+        self._pending.append((fn, args, future, early))
+        return future
 
     def begin_turn(self) -> None:
         """The HTTP server is about to run a turn's requests and will call `flush_now()` after
@@ -259,14 +272,15 @@ class GroupCommit:
         extra turn, an epoll call, per write request)."""
         self._in_turn = True
 
-    def flush_now(self) -> None:
+    def flush_now(self, answer_early: Callable[[], None] | None = None) -> None:
         """Commit what is waiting now rather than on the next turn: the HTTP server calls this
-        once the requests of a turn have all reached their commit."""
+        once the requests of a turn have all reached their commit. `answer_early` lets the
+        requests whose `early` writes have run carry on before the commit."""
         self._in_turn = False
         if self._pending:
-            self._flush()
+            self._flush(answer_early)
 
-    def _flush(self) -> None:
+    def _flush(self, answer_early: Callable[[], None] | None = None) -> None:
         batch, self._pending = self._pending, []
         if not batch:  # flushed early by flush_now()
             return
@@ -275,42 +289,40 @@ class GroupCommit:
         if self._idle_timer is None:
             self._idle_timer = loop.call_later(self.IDLE_AFTER, self._check_idle)
         if getattr(self.store, "closed", False):  # the server stopped while these waited
-            for _, _, future in batch:
+            for _, _, future, _ in batch:
                 if not future.done():
                     future.set_exception(StoreClosed("the store is closed: the server is stopping"))
             return
-        if len(batch) == 1:  # the common case when idle: one transaction, no savepoint
-            fn, args, future = batch[0]
-            try:
-                result = self.store.atomically(fn, *args)
-            except Exception as error:
-                if not future.done():
-                    future.set_exception(error)
-            else:
-                if not future.done():
-                    future.set_result(result)
-            return
+        # One write alone needs no savepoint: its failure rolls back the transaction, which
+        # holds nothing else.
+        alone = len(batch) == 1
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        answered = False
         try:
             with self.store.transaction():
-                for fn, args, future in batch:
-                    try:
-                        with self.store.transaction():
-                            outcomes.append((future, fn(*args), None))
-                    except Exception as error:
-                        outcomes.append((future, None, error))
+                for fn, args, future, early in batch:
+                    if alone:
+                        result, error = fn(*args), None
+                    else:
+                        try:
+                            with self.store.transaction():
+                                result, error = fn(*args), None
+                        except Exception as failure:
+                            result, error = None, failure
+                    if early:
+                        _settle(future, result, error)
+                        answered = True
+                    else:
+                        outcomes.append((future, result, error))
+                if answered and answer_early is not None:
+                    answer_early()
         except Exception as error:  # the commit failed: no write of this batch is durable
-            for _, _, future in batch:
+            for _, _, future, _ in batch:
                 if not future.done():
                     future.set_exception(error)
             return
         for future, result, error in outcomes:
-            if future.done():
-                continue
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
+            _settle(future, result, error)
 
     def _check_idle(self) -> None:
         loop = self._running_loop()
@@ -323,6 +335,15 @@ class GroupCommit:
             self.store.idle()
         except Exception:
             log.exception("store housekeeping failed")
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # its waiter was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 def open_store(data_dir: str) -> Store:

@@ -20,15 +20,9 @@ from cloudlet.core.store import LogEvent, NewRow, QueueCounts, QueueRow, Timer
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS docs (
-    kind TEXT NOT NULL,
-    key TEXT NOT NULL,
-    doc BLOB NOT NULL,
-    PRIMARY KEY (kind, key)
-) WITHOUT ROWID;
+_MESSAGES = """
 CREATE TABLE IF NOT EXISTS messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     queue TEXT NOT NULL,
     message_id TEXT NOT NULL,
     body TEXT NOT NULL,
@@ -42,7 +36,16 @@ CREATE TABLE IF NOT EXISTS messages (
     dedup_id TEXT,
     receipt TEXT,
     origin TEXT
-);
+)"""
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS docs (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    doc BLOB NOT NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+{_MESSAGES};
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (queue, visible_at);
 CREATE INDEX IF NOT EXISTS messages_group ON messages (queue, group_id, visible_at)
     WHERE group_id IS NOT NULL;
@@ -96,6 +99,42 @@ _CLAIM = (
 #: and finding a page's latest version walks them all, so a queue's hot pages get slower to
 #: read as the WAL grows (callgrind: ReceiveMessage +7% instructions at 4,000 pages).
 _CHECKPOINT_PAGES = 1_000
+
+
+#: where the store keeps the highest message seq it may have handed out (see `_take_seq`)
+_SEQ_DOC = ("cloudlet.store", "message-seq")
+#: seqs reserved per write of that high-water mark
+_SEQ_BLOCK = 1024
+
+
+def _drop_autoincrement(db: sqlite3.Connection) -> None:
+    """Rebuild a messages table made with AUTOINCREMENT (cloudlet before 2026-11), keeping its
+    high-water mark: AUTOINCREMENT rewrites sqlite_sequence in every insert, a page more per
+    commit, and the store now keeps that mark itself."""
+    row = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'"
+    ).fetchone()
+    if row is None or "AUTOINCREMENT" not in row[0].upper():
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        (high,) = db.execute(
+            "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'messages'"
+        ).fetchone()
+        db.execute("DROP INDEX IF EXISTS messages_visible")
+        db.execute("DROP INDEX IF EXISTS messages_group")
+        db.execute("ALTER TABLE messages RENAME TO messages_autoincrement")
+        db.execute(_MESSAGES)
+        db.execute("INSERT INTO messages SELECT * FROM messages_autoincrement")
+        db.execute("DROP TABLE messages_autoincrement")
+        db.execute(
+            "INSERT OR REPLACE INTO docs (kind, key, doc) VALUES (?, ?, ?)",
+            (*_SEQ_DOC, orjson.dumps({"through": high})),
+        )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def _row(values: tuple[Any, ...]) -> QueueRow:
@@ -202,6 +241,7 @@ class SqliteStore:
         self._db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
         self._db.execute("PRAGMA temp_store=MEMORY")
         self._db.execute("PRAGMA cache_size=-16000")
+        _drop_autoincrement(self._db)
         self._db.executescript(_SCHEMA)
         self._depth = 0
         # the server uses one thread; tests may reach in from another
@@ -211,6 +251,8 @@ class SqliteStore:
         self.closed = False
         self._undo: list[tuple[tuple[str, str], dict[str, Any] | None]] = []
         self._load_docs()
+        (last,) = self._db.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()
+        self._next_seq = max(last, self._seqs_reserved()) + 1
 
     def _load_docs(self) -> None:
         for kind, key, doc in self._db.execute("SELECT kind, key, doc FROM docs"):
@@ -240,6 +282,19 @@ class SqliteStore:
         """Atomicity for one store method: a transaction of its own, or simply part of the
         caller's (no savepoint: a store method fails whole or not at all)."""
         return _Atomic(self)
+
+    def _seqs_reserved(self) -> int:
+        return (self._docs.get(_SEQ_DOC) or {}).get("through", 0)
+
+    def _take_seq(self) -> int:
+        """The next message seq. Seqs never repeat, not even those of deleted messages across a
+        restart (a FIFO message's SequenceNumber is its seq): the store records, in the
+        transaction that uses them, a high-water mark a block ahead, and starts above it."""
+        seq = self._next_seq
+        self._next_seq = seq + 1
+        if seq > self._seqs_reserved():  # rolled back with the transaction, like any document
+            self.put(*_SEQ_DOC, {"through": seq + _SEQ_BLOCK - 1})
+        return seq
 
     def _undo_docs(self, mark: int) -> None:
         undo = self._undo
@@ -292,10 +347,12 @@ class SqliteStore:
                     if hit is not None:
                         out.append((hit[0], hit[1], True))
                         continue
-                cur = db.execute(
-                    "INSERT INTO messages (queue, message_id, body, meta, sent_at, visible_at, expires_at,"
-                    " group_id, dedup_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                seq = self._take_seq()
+                db.execute(
+                    "INSERT INTO messages (seq, queue, message_id, body, meta, sent_at, visible_at,"
+                    " expires_at, group_id, dedup_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
+                        seq,
                         queue,
                         row.message_id,
                         row.body,
@@ -307,7 +364,6 @@ class SqliteStore:
                         row.dedup_id,
                     ),
                 )
-                seq = cur.lastrowid
                 if row.dedup_id is not None and dedup_window_ms:
                     db.execute(
                         "INSERT OR REPLACE INTO dedup (queue, dedup_id, expires_at, seq, message_id)"

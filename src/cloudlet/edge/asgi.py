@@ -122,6 +122,8 @@ class Edge:
 
     async def handle(self, request: HttpRequest, scope: dict[str, Any]) -> HttpResponse:
         path = request.path
+        if not _may_be_special(path, request.host):  # most requests: an AWS API call
+            return await self.handle_aws(request, scope)
         url = _function_url(request)
         if url is not None:
             from cloudlet.services.awslambda.url_invoke import serve_url
@@ -220,6 +222,19 @@ class Edge:
                 request_id,
             )
             return codec.serialize_error(internal_failure(request_id), operation, request_id)
+
+
+#: path prefixes of the requests `Edge.handle` serves before AWS API calls
+_SPECIAL_PATHS = ("/_", "/restapis/", "/moto-api/")
+
+
+def _may_be_special(path: str, host: str) -> bool:
+    """Whether a request may be one of the kinds `Edge.handle` tries before AWS API calls
+    (function URL, API Gateway invoke URL, S3 website, cloudlet's own endpoints): true for every
+    one of them, and false for nearly every AWS API call, in one test of path and host."""
+    return path.startswith(_SPECIAL_PATHS) or (
+        ".lambda-url." in host or ".execute-api." in host or ".s3-website" in host
+    )
 
 
 def _function_url(request: HttpRequest) -> tuple[str, str] | None:

@@ -148,6 +148,8 @@ def _build_decoder(shape: Shape) -> Decoder:
 def _structure_decoder(shape: Shape) -> Callable[[Any], Any]:
     table: dict[str, tuple[str, Decoder]] = {}  # filled on first use: shapes may be recursive
 
+    plain: list[frozenset[str] | None] = []  # the keys, when no member needs decoding
+
     def decode(data: Any) -> Any:
         if not isinstance(data, dict):
             return data  # validation reports the wrong type
@@ -158,6 +160,11 @@ def _structure_decoder(shape: Shape) -> Callable[[Any], Any]:
                     for key, (name, m) in shape.members_by_serialized_name.items()
                 }
             )
+            same = all(key == name and m is None for key, (name, m) in table.items())
+            plain.append(frozenset(table) if same else None)
+        keys = plain[0]
+        if keys is not None and data.keys() <= keys and None not in data.values():
+            return data  # already what decoding would build (a batch's entries, mostly)
         out: dict[str, Any] = {}
         for key, value in data.items():
             entry = table.get(key)
@@ -228,7 +235,24 @@ def shape_encoder(leaf: Encoder) -> tuple[StructureEncoder, Encoder]:
     value)` encodes. Closures rather than a `leaf` argument keep the recursion as cheap as before.
     """
 
+    plain: dict[int, tuple[Any, frozenset[str] | None]] = {}
+
+    def plain_keys(shape: Shape) -> frozenset[str] | None:
+        """The member names of a structure whose members all encode as they are, under their
+        own names (strings, numbers, booleans, lists and maps of them); None for others."""
+        entry = plain.get(id(shape.raw))
+        if entry is None:  # kept with its raw dict, so the id is never reused
+            names = shape.serialized_names
+            same = all(
+                names[key] == key and _as_is(member) for key, member in shape.members.items()
+            )
+            entry = plain[id(shape.raw)] = (shape.raw, frozenset(shape.members) if same else None)
+        return entry[1]
+
     def encode_structure(shape: Shape, data: dict[str, Any]) -> dict[str, Any]:
+        keys = plain_keys(shape)
+        if keys is not None and data.keys() <= keys and None not in data.values():
+            return data  # the walk would copy it unchanged
         members = shape.members
         names = shape.serialized_names  # the locationName where a rest-json model renames one
         out: dict[str, Any] = {}
@@ -262,6 +286,18 @@ def shape_encoder(leaf: Encoder) -> tuple[StructureEncoder, Encoder]:
         return value
 
     return encode_structure, encode_value
+
+
+def _as_is(shape: Shape) -> bool:
+    """Whether `encode_value` returns any value of this shape unchanged."""
+    kind = shape.type
+    if kind in _NATIVE or (kind == "structure" and shape.is_document):
+        return True
+    if kind == "list":
+        return shape.member.type in _NATIVE
+    if kind == "map":
+        return shape.value.type in _NATIVE
+    return False
 
 
 _NON_FINITE = {float("inf"): "Infinity", float("-inf"): "-Infinity"}

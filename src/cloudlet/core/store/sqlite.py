@@ -87,11 +87,15 @@ _CLAIM_SET = (
     " first_receive_at = coalesce(first_receive_at, ?), visible_at = ?,"
     " receipt = lower(hex(randomblob(10)))"
 )
-#: a standard queue's claim: the earliest visible messages, hidden in the same statement
-_CLAIM = (
-    f"{_CLAIM_SET} WHERE seq IN (SELECT seq FROM messages WHERE queue = ? AND visible_at <= ?"
-    f" AND expires_at > ? ORDER BY visible_at LIMIT ?) RETURNING {_ROW_COLUMNS}"
+_EARLIEST_VISIBLE = (
+    "SELECT seq FROM messages WHERE queue = ? AND visible_at <= ? AND expires_at > ?"
+    " ORDER BY visible_at LIMIT ?"
 )
+#: a standard queue's claim: the earliest visible messages, hidden in the same statement
+_CLAIM = f"{_CLAIM_SET} WHERE seq IN ({_EARLIEST_VISIBLE}) RETURNING {_ROW_COLUMNS}"
+#: the same for one message: `seq = (...)` updates one row, which SQLite does with less work
+#: than `seq IN (...)` (~2 of ~9 microseconds)
+_CLAIM_ONE = f"{_CLAIM_SET} WHERE seq = ({_EARLIEST_VISIBLE}) RETURNING {_ROW_COLUMNS}"
 
 
 #: The WAL size (pages) at which SQLite checkpoints inside a commit, which happens only under
@@ -388,8 +392,11 @@ class SqliteStore:
             if max_receives is not None and dead_letter_queue is not None:
                 self._redrive(queue, now, max_receives, dead_letter_queue)
             if not fifo:  # one statement: pick the earliest visible and hide them
-                rows = self._db.execute(_CLAIM, (now, visible_until, queue, now, now, limit))
-                return sorted(map(_row, rows), key=_by_seq) if limit > 1 else list(map(_row, rows))
+                if limit == 1:
+                    found = self._db.execute(_CLAIM_ONE, (now, visible_until, queue, now, now, 1))
+                    return list(map(_row, found))
+                found = self._db.execute(_CLAIM, (now, visible_until, queue, now, now, limit))
+                return sorted(map(_row, found), key=_by_seq)
             seqs = self._fifo_candidates(queue, now, limit)
             if not seqs:
                 return []

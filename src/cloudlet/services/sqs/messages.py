@@ -206,3 +206,46 @@ def read_receipt(handle: str) -> Receipt:
             "ReceiptHandleIsInvalid",
             f'The input receipt handle "{handle}" is not a valid receipt handle.',
         ) from None
+
+
+class ReceiptBook:
+    """The receipt handles a server made or read lately, with what they carry.
+
+    A handle usually comes back soon after its receive (a delete, ten in a batch); looking it
+    up costs a dict lookup instead of decoding it (~1.3 microseconds each). A handle fully
+    determines its receipt, so nothing here can go stale; the book only bounds its size.
+    """
+
+    LIMIT = 8192
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[str, int, str, int, int] | Receipt] = {}
+
+    def make(
+        self, queue_key: str, seq: int, token: str, received_at: int, visible_until: int
+    ) -> str:
+        raw = f"{seq}:{token}:{received_at}:{visible_until}:{queue_key}".encode()
+        handle = binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).decode()
+        known = self._known
+        if len(known) >= self.LIMIT:
+            self._forget_oldest()
+        known[handle] = (queue_key, seq, token, received_at, visible_until)
+        return handle
+
+    def read(self, handle: str) -> Receipt:
+        known = self._known.get(handle)
+        if known.__class__ is Receipt:
+            return known  # type: ignore[return-value]
+        if known is not None:  # as make() kept it: a plain tuple, cheaper to keep
+            receipt = self._known[handle] = tuple.__new__(Receipt, known)
+            return receipt
+        receipt = read_receipt(handle)
+        if len(self._known) >= self.LIMIT:
+            self._forget_oldest()
+        self._known[handle] = receipt
+        return receipt
+
+    def _forget_oldest(self) -> None:
+        known = self._known
+        for handle in list(known)[: self.LIMIT // 2]:  # dicts keep insertion order
+            del known[handle]

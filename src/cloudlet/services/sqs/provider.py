@@ -121,6 +121,7 @@ class SqsProvider(Provider):
         self.moves = MoveTasks(self)
         #: queue URL -> (account or None, name): every message call parses one
         self._url_names: dict[str, tuple[str | None, str]] = {}
+        self.receipts = msgs.ReceiptBook()
 
     # -- lookups ------------------------------------------------------------------------------
     def _key(self, account: str, region: str, name: str) -> str:
@@ -671,7 +672,7 @@ class SqsProvider(Provider):
         received_at = row.visible_at - visibility_ms  # the claim hid it until now + visibility
         message: dict[str, Any] = {
             "MessageId": row.message_id,
-            "ReceiptHandle": msgs.make_receipt(
+            "ReceiptHandle": self.receipts.make(
                 queue.rows_key, row.seq, row.receipt or "", received_at, row.visible_at
             ),
             "MD5OfBody": meta.get("md5") or msgs.md5_hex(row.body.encode()),
@@ -706,7 +707,7 @@ class SqsProvider(Provider):
 
     # -- acknowledging ------------------------------------------------------------------------
     def _receipt(self, queue: Queue, handle: str) -> msgs.Receipt:
-        receipt = msgs.read_receipt(handle)
+        receipt = self.receipts.read(handle)
         if receipt.queue_key != queue.rows_key:
             raise AwsError(
                 "ReceiptHandleIsInvalid",

@@ -29,6 +29,7 @@ _HIGH_WATER = 1 << 20  # pause reading a request body beyond 1 MiB not yet consu
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _STATUS_LINES = {code: b"HTTP/1.1 %d %s\r\n" % (code, reason) for code, reason in _REASONS.items()}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_ASGI_VERSION = {"version": "3.0", "spec_version": "2.3"}  # the same for every request
 
 
 class _Date:
@@ -334,7 +335,7 @@ class HttpConnection(asyncio.Protocol):
         server, client = self._addresses
         scope = {
             "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "asgi": _ASGI_VERSION,
             "http_version": self.parser.get_http_version(),
             "server": server,
             "client": client,

@@ -148,7 +148,7 @@ def _build_decoder(shape: Shape) -> Decoder:
 def _structure_decoder(shape: Shape) -> Callable[[Any], Any]:
     table: dict[str, tuple[str, Decoder]] = {}  # filled on first use: shapes may be recursive
 
-    plain: list[frozenset[str] | None] = []  # the keys, when no member needs decoding
+    plain: list[frozenset[str]] = []  # the keys whose values need no decoding
 
     def decode(data: Any) -> Any:
         if not isinstance(data, dict):
@@ -160,10 +160,8 @@ def _structure_decoder(shape: Shape) -> Callable[[Any], Any]:
                     for key, (name, m) in shape.members_by_serialized_name.items()
                 }
             )
-            same = all(key == name and m is None for key, (name, m) in table.items())
-            plain.append(frozenset(table) if same else None)
-        keys = plain[0]
-        if keys is not None and data.keys() <= keys and None not in data.values():
+            plain.append(frozenset(k for k, (name, m) in table.items() if k == name and m is None))
+        if data.keys() <= plain[0] and None not in data.values():
             return data  # already what decoding would build (a batch's entries, mostly)
         out: dict[str, Any] = {}
         for key, value in data.items():
@@ -235,23 +233,20 @@ def shape_encoder(leaf: Encoder) -> tuple[StructureEncoder, Encoder]:
     value)` encodes. Closures rather than a `leaf` argument keep the recursion as cheap as before.
     """
 
-    plain: dict[int, tuple[Any, frozenset[str] | None]] = {}
+    plain: dict[int, tuple[Any, frozenset[str]]] = {}
 
-    def plain_keys(shape: Shape) -> frozenset[str] | None:
-        """The member names of a structure whose members all encode as they are, under their
-        own names (strings, numbers, booleans, lists and maps of them); None for others."""
+    def plain_keys(shape: Shape) -> frozenset[str]:
+        """A structure's members that encode as they are, under their own names (strings,
+        numbers, booleans, lists and maps of them)."""
         entry = plain.get(id(shape.raw))
         if entry is None:  # kept with its raw dict, so the id is never reused
             names = shape.serialized_names
-            same = all(
-                names[key] == key and _as_is(member) for key, member in shape.members.items()
-            )
-            entry = plain[id(shape.raw)] = (shape.raw, frozenset(shape.members) if same else None)
+            keys = frozenset(k for k, m in shape.members.items() if names[k] == k and _as_is(m))
+            entry = plain[id(shape.raw)] = (shape.raw, keys)
         return entry[1]
 
     def encode_structure(shape: Shape, data: dict[str, Any]) -> dict[str, Any]:
-        keys = plain_keys(shape)
-        if keys is not None and data.keys() <= keys and None not in data.values():
+        if data.keys() <= plain_keys(shape) and None not in data.values():
             return data  # the walk would copy it unchanged
         members = shape.members
         names = shape.serialized_names  # the locationName where a rest-json model renames one

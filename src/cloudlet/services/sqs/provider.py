@@ -680,7 +680,8 @@ class SqsProvider(Provider):
         }
         if system:
             message["Attributes"] = self._system_attributes(queue, row, meta, system)
-        attributes = msgs.select_attributes(_decode_attributes(meta.get("attrs") or {}), wanted)
+        stored = meta.get("attrs") if wanted else None
+        attributes = msgs.select_attributes(_decode_attributes(stored), wanted) if stored else None
         if attributes:
             message["MessageAttributes"] = attributes
             message["MD5OfMessageAttributes"] = msgs.md5_of_attributes(attributes)

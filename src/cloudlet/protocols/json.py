@@ -270,6 +270,11 @@ def shape_encoder(leaf: Encoder) -> tuple[StructureEncoder, Encoder]:
             member = shape.member
             if member.type in _NATIVE:
                 return value
+            if member.type == "structure" and not member.is_document:
+                keys = plain_keys(member)  # a batch's results, mostly: passed through whole
+                if all(v.keys() <= keys and None not in v.values() for v in value):
+                    return value
+                return [encode_structure(member, v) for v in value]
             return [encode_value(member, v) for v in value]
         if kind == "map":
             vshape = shape.value

@@ -319,6 +319,43 @@ def _structure_children(shape: Shape) -> Checker:
     return check_structure
 
 
+_PLAIN: dict[int, tuple[Any, tuple[tuple[str, ...], dict[str, frozenset[type]]] | None]] = {}
+
+
+def _plain_members(shape: Shape) -> tuple[tuple[str, ...], dict[str, frozenset[type]]] | None:
+    """(required members, {member: its usual classes}) of a structure whose members have no
+    constraint but their type (a batch entry's Id and ReceiptHandle); None for others."""
+    return _memo(_PLAIN, shape, _build_plain_members)
+
+
+def _build_plain_members(shape: Shape) -> tuple[tuple[str, ...], dict[str, frozenset[type]]] | None:
+    if shape.is_document or _violations(shape) is not None:
+        return None
+    types = {}
+    for name, member in shape.members.items():
+        kind = member.type
+        if kind == "boolean" or _violations(member) is not None or _children(member) is not None:
+            return None
+        types[name] = frozenset(_TYPES.get(kind, (object,))) - {bool}
+    return tuple(shape.raw.get("required", ())), types
+
+
+def _plainly_valid(plain: tuple[tuple[str, ...], dict[str, frozenset[type]]], item: Any) -> bool:
+    """Whether a structure of `_plain_members` is valid, tested without building paths; when
+    it is not (or may not be), the full check runs and says why."""
+    required, types = plain
+    if item.__class__ is not dict:
+        return False
+    for name in required:
+        if item.get(name) is None:
+            return False
+    for name, value in item.items():
+        usual = types.get(name)
+        if usual is None or (value is not None and value.__class__ not in usual):
+            return False
+    return True
+
+
 def _check_items(
     item_shape: Shape,
     items: Collection[Any],
@@ -336,8 +373,9 @@ def _check_items(
     kind = item_shape.type
     if kind == "structure":
         check = _checker(item_shape)
+        plain = _plain_members(item_shape)
         for tag, item in zip(labels or count(1), items, strict=False):
-            if item is not None:
+            if item is not None and not (plain is not None and _plainly_valid(plain, item)):
                 check(item, f"{path}.{tag}.member", out)
         return
     types = _TYPES.get(kind, (object,))

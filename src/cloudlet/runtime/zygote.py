@@ -135,10 +135,13 @@ class Zygote:
                 readable, _, _ = select.select([self.sock, self.wake_r], [], [])
             except InterruptedError:
                 continue
-            if self.wake_r in readable:
-                self.reap()
-            if self.sock in readable and not self.receive():
-                return
+            try:
+                if self.wake_r in readable:
+                    self.reap()
+                if self.sock in readable and not self.receive():
+                    return
+            except (ConnectionResetError, BrokenPipeError):
+                return  # the server went away mid-exchange (killed or stopping)
 
     def receive(self):
         import socket

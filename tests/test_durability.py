@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+from typing import Any
 
 from conftest import CloudletProcess, http
 
@@ -70,18 +71,20 @@ def test_a_receive_answered_before_its_commit_is_still_committed(
     assert "Messages" not in sqs.receive_message(QueueUrl=url)
 
 
+def _started_with_fifo_queue(cloudlet_process: CloudletProcess, name: str) -> tuple[Any, str]:
+    cloudlet_process.start()
+    sqs = cloudlet_process.client("sqs")
+    attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    return sqs, sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+
+
 def test_a_data_dir_from_before_the_seq_change_keeps_its_messages_and_order(
     cloudlet_process: CloudletProcess,
 ):
     """Data directories written with an AUTOINCREMENT messages table are rebuilt at start:
     their messages stay, and new sequence numbers stay above every one handed out before,
     including those of messages since deleted."""
-    cloudlet_process.start()
-    sqs = cloudlet_process.client("sqs")
-    url = sqs.create_queue(
-        QueueName="old.fifo",
-        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
-    )["QueueUrl"]
+    sqs, url = _started_with_fifo_queue(cloudlet_process, "old.fifo")
     before = sqs.send_message(QueueUrl=url, MessageBody="kept", MessageGroupId="g")
     cloudlet_process.stop()
 
@@ -117,12 +120,7 @@ def test_a_data_dir_from_before_the_seq_change_keeps_its_messages_and_order(
 
 
 def test_sequence_numbers_never_repeat_across_kill_9(cloudlet_process: CloudletProcess):
-    cloudlet_process.start()
-    sqs = cloudlet_process.client("sqs")
-    url = sqs.create_queue(
-        QueueName="seq.fifo",
-        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
-    )["QueueUrl"]
+    sqs, url = _started_with_fifo_queue(cloudlet_process, "seq.fifo")
     first = [
         sqs.send_message(QueueUrl=url, MessageBody=f"m{n}", MessageGroupId="g")["SequenceNumber"]
         for n in range(3)

@@ -166,9 +166,9 @@ class _Transaction:
         try:
             depth = self.depth = store._depth
             if depth:
-                store._db.execute(f"SAVEPOINT s{depth}")
+                store._control.execute(f"SAVEPOINT s{depth}")
             else:
-                store._db.execute("BEGIN IMMEDIATE")
+                store._control.execute("BEGIN IMMEDIATE")
                 store._undo = []
         except BaseException:
             store._lock.release()
@@ -178,14 +178,14 @@ class _Transaction:
 
     def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
         store, depth = self.store, self.depth
-        db = store._db
+        control = store._control
         try:
             if kind is None:
-                db.execute(f"RELEASE s{depth}" if depth else "COMMIT")
+                control.execute(f"RELEASE s{depth}" if depth else "COMMIT")
             else:
-                db.execute(f"ROLLBACK TO s{depth}" if depth else "ROLLBACK")
+                control.execute(f"ROLLBACK TO s{depth}" if depth else "ROLLBACK")
                 if depth:
-                    db.execute(f"RELEASE s{depth}")
+                    control.execute(f"RELEASE s{depth}")
                 store._undo_docs(self.mark)
         finally:
             store._depth = depth
@@ -248,6 +248,11 @@ class SqliteStore:
         _drop_autoincrement(self._db)
         self._db.executescript(_SCHEMA)
         self._depth = 0
+        # Cursors kept for the statements of every write (a cursor per execute() is an
+        # allocation and a teardown each): transaction control, and one-message claims, which
+        # are read whole before the next.
+        self._control = self._db.cursor()
+        self._claims = self._db.cursor()
         # the server uses one thread; tests may reach in from another
         self._lock = threading.RLock()
         self._docs: dict[tuple[str, str], dict[str, Any]] = {}
@@ -393,7 +398,9 @@ class SqliteStore:
                 self._redrive(queue, now, max_receives, dead_letter_queue)
             if not fifo:  # one statement: pick the earliest visible and hide them
                 if limit == 1:
-                    found = self._db.execute(_CLAIM_ONE, (now, visible_until, queue, now, now, 1))
+                    found = self._claims.execute(
+                        _CLAIM_ONE, (now, visible_until, queue, now, now, 1)
+                    )
                     return list(map(_row, found))
                 found = self._db.execute(_CLAIM, (now, visible_until, queue, now, now, limit))
                 return sorted(map(_row, found), key=_by_seq)

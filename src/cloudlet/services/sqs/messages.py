@@ -224,8 +224,7 @@ class ReceiptBook:
     def make(
         self, queue_key: str, seq: int, token: str, received_at: int, visible_until: int
     ) -> str:
-        raw = f"{seq}:{token}:{received_at}:{visible_until}:{queue_key}".encode()
-        handle = binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).decode()
+        handle = make_receipt(queue_key, seq, token, received_at, visible_until)
         known = self._known
         if len(known) >= self.LIMIT:
             self._forget_oldest()

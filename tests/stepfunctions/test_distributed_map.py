@@ -29,6 +29,23 @@ def distributed(**fields: Any) -> dict[str, Any]:
     return {"StartAt": "Each", "States": {"Each": state}}
 
 
+def one_failure_tolerated(
+    item_processor: dict[str, Any], bucket: str, prefix: str
+) -> dict[str, Any]:
+    """A distributed Map over its input, one child at a time, that tolerates one failed item
+    and writes its results to S3 under `prefix`."""
+    return distributed(
+        ItemsPath="$",
+        ItemProcessor=item_processor,
+        ToleratedFailureCount=1,
+        MaxConcurrency=1,
+        ResultWriter={
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": bucket, "Prefix": prefix},
+        },
+    )
+
+
 @pytest.fixture
 def s3(aws_client):
     return aws_client("s3")
@@ -374,16 +391,7 @@ FAILING = {
 
 def test_failures_beyond_the_tolerance_fail_the_map_run(sfn, run, s3, bucket):
     items = [{"fail": i in (1, 3)} for i in range(4)]
-    definition = distributed(
-        ItemsPath="$",
-        ItemProcessor=processor(FAILING),
-        ToleratedFailureCount=1,
-        MaxConcurrency=1,
-        ResultWriter={
-            "Resource": "arn:aws:states:::s3:putObject",
-            "Parameters": {"Bucket": bucket, "Prefix": "failures"},
-        },
-    )
+    definition = one_failure_tolerated(processor(FAILING), bucket, "failures")
     done = run(definition, items)
     assert done["status"] == "FAILED"
     assert done["error"] == "States.ExceedToleratedFailureThreshold"
@@ -448,16 +456,7 @@ def gated(bucket: str) -> dict[str, Any]:
 @pytest.mark.parametrize("kind", ["STANDARD", "EXPRESS"])
 def test_redriving_the_parent_redrives_its_map_run(sfn, run, s3, bucket, kind):
     items = [{"n": i, "gated": i in (1, 3)} for i in range(4)]
-    definition = distributed(
-        ItemsPath="$",
-        ItemProcessor=processor(gated(bucket), kind),
-        ToleratedFailureCount=1,
-        MaxConcurrency=1,
-        ResultWriter={
-            "Resource": "arn:aws:states:::s3:putObject",
-            "Parameters": {"Bucket": bucket, "Prefix": "redrive"},
-        },
-    )
+    definition = one_failure_tolerated(processor(gated(bucket), kind), bucket, "redrive")
     done = run(definition, items)
     assert done["status"] == "FAILED"
     assert done["error"] == "States.ExceedToleratedFailureThreshold"
